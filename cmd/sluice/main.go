@@ -1,0 +1,98 @@
+// Command sluice is an S3-compatible object store whose object events run
+// code. `sluice serve` runs it; see the README for a quick start.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"sluice/internal/server"
+)
+
+const usage = `Usage: sluice <command> [flags]
+
+Commands:
+  serve    run the server (S3 on one port; see sluice serve -h)
+
+Every flag also has an environment variable, shown in its help.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:], os.Stdout, os.Stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "sluice: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "sluice:", err)
+		os.Exit(1)
+	}
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", env("SLUICE_ADDR", "127.0.0.1:9000"), "listen address HOST:PORT; port 0 picks a free one (SLUICE_ADDR)")
+	data := fs.String("data", env("SLUICE_DATA", "sluice-data"), "data directory (SLUICE_DATA)")
+	logLevel := fs.String("log-level", env("SLUICE_LOG_LEVEL", "info"), "debug, info, warn or error (SLUICE_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("log level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg := server.Config{
+		Addr:          *addr,
+		DataDir:       *data,
+		Region:        env("SLUICE_REGION", "us-east-1"),
+		AccountID:     env("SLUICE_ACCOUNT_ID", "000000000000"),
+		PublicURL:     os.Getenv("SLUICE_PUBLIC_URL"),
+		RootAccessKey: os.Getenv("SLUICE_ROOT_ACCESS_KEY"),
+		RootSecretKey: os.Getenv("SLUICE_ROOT_SECRET_KEY"),
+		Logger:        logger,
+	}
+	if d := os.Getenv("SLUICE_DOMAIN"); d != "" {
+		cfg.Domains = strings.Split(d, ",")
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	endpoint := srv.URL()
+	root := srv.RootCredentials()
+	fmt.Fprintf(stdout, "Sluice is listening on %s (data in %s)\n", endpoint, srv.DataDir())
+	fmt.Fprintf(stdout, "export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_DEFAULT_REGION=%s AWS_ENDPOINT_URL=%s\n",
+		root.AccessKeyID, root.SecretAccessKey, cfg.Region, endpoint)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return srv.Run(ctx)
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}

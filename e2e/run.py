@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""End-to-end suite: a real sluice binary driven by the installed AWS CLI and boto3.
+
+Usage: python3 e2e/run.py path/to/sluice
+
+Each test class starts its own server on 127.0.0.1:0 with a fresh data
+directory, reads the address and credentials from the export line the server
+prints, and talks to it with nothing but the endpoint URL and the credentials,
+as a user would. The AWS CLI costs about a second a call (Python start-up), so
+only the paths users type go through it; bulk checks run in this process with
+boto3.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+import urllib.request
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+SLUICE = None  # path to the binary, from argv
+
+
+class Sluice:
+    """A sluice process on 127.0.0.1:0 with its own data directory."""
+
+    def __init__(self, data_dir, env=None):
+        self.data_dir = data_dir
+        self.extra_env = env or {}
+        self.proc = None
+        self.creds = {}
+
+    def start(self):
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("SLUICE_") or k.startswith("AWS_"):
+                del env[k]
+        env.update(self.extra_env)
+        self.proc = subprocess.Popen(
+            [SLUICE, "serve", "--addr", "127.0.0.1:0", "--data", self.data_dir],
+            stdout=subprocess.PIPE, stderr=open(os.path.join(self.data_dir, "..", "server.log"), "ab"),
+            env=env, text=True)
+        # The export line is printed once the listener is bound.
+        for _ in range(10):
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("export "):
+                self.creds = dict(kv.split("=", 1) for kv in line.split()[1:])
+                return self
+        self.stop()
+        raise RuntimeError("sluice did not print its export line")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                return self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    @property
+    def endpoint(self):
+        return self.creds["AWS_ENDPOINT_URL"]
+
+    def client(self, service="s3", **config):
+        return boto3.session.Session(
+            aws_access_key_id=self.creds["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.creds["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.creds["AWS_DEFAULT_REGION"],
+        ).client(service, endpoint_url=self.endpoint, config=Config(**config) if config else None)
+
+    def cli_env(self, home):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(self.creds)
+        # Nothing from the user's own AWS configuration leaks in.
+        env["AWS_CONFIG_FILE"] = os.path.join(home, "config")
+        env["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(home, "credentials")
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
+        return env
+
+
+class ServerTest(unittest.TestCase):
+    """Base: one server per test class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        data = os.path.join(cls.tmp.name, "data")
+        os.makedirs(data)
+        cls.server = Sluice(data).start()
+        cls.s3 = cls.server.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        cls.tmp.cleanup()
+        assert code == 0, f"sluice exited with {code} on SIGTERM"
+
+    def aws(self, *args, check=True):
+        res = subprocess.run(["aws", *args], env=self.server.cli_env(self.tmp.name),
+                             capture_output=True, text=True, timeout=60)
+        if check and res.returncode != 0:
+            self.fail(f"aws {' '.join(args)} exited {res.returncode}: {res.stderr}")
+        return res
+
+    def error_code(self, fn, *args, **kwargs):
+        with self.assertRaises(ClientError) as cm:
+            fn(*args, **kwargs)
+        return cm.exception.response["Error"]["Code"]
+
+
+class CLIQuickStart(ServerTest):
+    """The README's quick start, typed as a user types it."""
+
+    def test_mb_cp_ls_rm(self):
+        src = os.path.join(self.tmp.name, "cat.jpg")
+        body = os.urandom(300_000)
+        with open(src, "wb") as f:
+            f.write(body)
+        self.aws("s3", "mb", "s3://photos")
+        self.aws("s3", "cp", src, "s3://photos/")
+        ls = self.aws("s3", "ls", "s3://photos").stdout
+        self.assertRegex(ls, r"\s300000 cat\.jpg\n")
+        out = os.path.join(self.tmp.name, "back.jpg")
+        self.aws("s3", "cp", "s3://photos/cat.jpg", out)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), body)
+        self.aws("s3", "rm", "s3://photos/cat.jpg")
+        self.assertEqual(self.aws("s3", "ls", "s3://photos").stdout, "")
+        self.aws("s3", "rb", "s3://photos")
+        self.assertNotIn("photos", self.aws("s3", "ls").stdout)
+
+    def test_cli_reports_aws_errors(self):
+        res = self.aws("s3api", "head-object", "--bucket", "nosuchbucket-cli", "--key", "k", check=False)
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("404", res.stderr)
+        res = self.aws("s3", "mb", "s3://Bad_Name", check=False)
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("InvalidBucketName", res.stderr)
+
+
+class Boto3Objects(ServerTest):
+    def setUp(self):
+        self.bucket = "b-" + self._testMethodName.replace("_", "-")[:40]
+        self.s3.create_bucket(Bucket=self.bucket)
+
+    def test_put_get_head_with_metadata(self):
+        put = self.s3.put_object(Bucket=self.bucket, Key="a/b.txt", Body=b"hello world",
+                                 ContentType="text/plain", Metadata={"Color": "blue"},
+                                 CacheControl="max-age=60", ContentDisposition="inline")
+        self.assertEqual(put["ETag"], '"5eb63bbbe01eeed093cb22bb8f5acdc3"')
+        # botocore sends a CRC32 by default; Sluice verifies and echoes it.
+        self.assertIn("ChecksumCRC32", put)
+        got = self.s3.get_object(Bucket=self.bucket, Key="a/b.txt", ChecksumMode="ENABLED")
+        self.assertEqual(got["Body"].read(), b"hello world")
+        self.assertEqual(got["ContentType"], "text/plain")
+        self.assertEqual(got["Metadata"], {"color": "blue"})
+        self.assertEqual(got["CacheControl"], "max-age=60")
+        self.assertEqual(got["ContentDisposition"], "inline")
+        self.assertEqual(got["ChecksumCRC32"], put["ChecksumCRC32"])
+        head = self.s3.head_object(Bucket=self.bucket, Key="a/b.txt")
+        self.assertEqual(head["ContentLength"], 11)
+        self.assertEqual(head["ETag"], put["ETag"])
+        self.assertNotIn("ChecksumCRC32", head)  # only with x-amz-checksum-mode: ENABLED
+
+    def test_default_content_type_and_range(self):
+        self.s3.put_object(Bucket=self.bucket, Key="r", Body=b"0123456789")
+        got = self.s3.get_object(Bucket=self.bucket, Key="r", Range="bytes=2-5")
+        self.assertEqual(got["Body"].read(), b"2345")
+        self.assertEqual(got["ContentRange"], "bytes 2-5/10")
+        self.assertEqual(self.s3.head_object(Bucket=self.bucket, Key="r")["ContentType"], "binary/octet-stream")
+
+    def test_special_keys_round_trip_and_list(self):
+        keys = ["sp ace", "plus+sign", "per%cent", "ünïcødé/ключ", "tilde~", "q?mark", "a//double", "trailing/"]
+        for k in keys:
+            self.s3.put_object(Bucket=self.bucket, Key=k, Body=k.encode())
+        for k in keys:
+            self.assertEqual(self.s3.get_object(Bucket=self.bucket, Key=k)["Body"].read(), k.encode(), k)
+        listed = [o["Key"] for o in self.s3.list_objects_v2(Bucket=self.bucket)["Contents"]]
+        self.assertEqual(listed, sorted(keys, key=lambda s: s.encode()))
+
+    def test_paginated_listing_with_delimiter(self):
+        want_keys, want_prefixes = [], set()
+        for i in range(7):
+            k = f"top-{i:02d}"
+            self.s3.put_object(Bucket=self.bucket, Key=k, Body=b"x")
+            want_keys.append(k)
+        for d in range(4):
+            for i in range(3):
+                self.s3.put_object(Bucket=self.bucket, Key=f"dir-{d}/f{i}", Body=b"x")
+            want_prefixes.add(f"dir-{d}/")
+        keys, prefixes = [], []
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Delimiter="/", PaginationConfig={"PageSize": 3})
+        for page in pages:
+            self.assertLessEqual(page["KeyCount"], 3)
+            keys += [o["Key"] for o in page.get("Contents", [])]
+            prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        self.assertEqual(keys, want_keys)
+        self.assertEqual(sorted(prefixes), sorted(want_prefixes))
+        self.assertEqual(len(prefixes), len(set(prefixes)), "a common prefix repeated across pages")
+
+        v1 = []
+        for page in self.s3.get_paginator("list_objects").paginate(
+                Bucket=self.bucket, Prefix="dir-1/", PaginationConfig={"PageSize": 2}):
+            v1 += [o["Key"] for o in page.get("Contents", [])]
+        self.assertEqual(v1, ["dir-1/f0", "dir-1/f1", "dir-1/f2"])
+
+    def test_errors(self):
+        self.assertEqual(self.error_code(self.s3.get_object, Bucket=self.bucket, Key="missing"), "NoSuchKey")
+        self.assertEqual(self.error_code(self.s3.get_object, Bucket="no-such-bucket-e2e", Key="k"), "NoSuchBucket")
+        self.s3.put_object(Bucket=self.bucket, Key="k", Body=b"x")
+        self.assertEqual(self.error_code(self.s3.delete_bucket, Bucket=self.bucket), "BucketNotEmpty")
+        self.assertEqual(self.error_code(self.s3.put_object, Bucket=self.bucket, Key="x" * 1025, Body=b""),
+                         "KeyTooLongError")
+        self.assertEqual(self.error_code(self.s3.put_object, Bucket=self.bucket, Key="bad-md5", Body=b"abc",
+                                         ContentMD5="1B2M2Y8AsgTpgAmY7PhCfg=="), "BadDigest")
+        with self.assertRaises(ClientError):
+            self.s3.head_object(Bucket=self.bucket, Key="bad-md5")
+        # Creating a bucket you own again is 200 in us-east-1, as on AWS.
+        self.s3.create_bucket(Bucket=self.bucket)
+
+    def test_wrong_credentials(self):
+        bad = boto3.session.Session(aws_access_key_id=self.server.creds["AWS_ACCESS_KEY_ID"],
+                                    aws_secret_access_key="wrong" * 8, region_name="us-east-1"
+                                    ).client("s3", endpoint_url=self.server.endpoint)
+        self.assertEqual(self.error_code(bad.list_buckets), "SignatureDoesNotMatch")
+        unknown = boto3.session.Session(aws_access_key_id="AKIAUNKNOWNUNKNOWN00", aws_secret_access_key="x" * 40,
+                                        region_name="us-east-1").client("s3", endpoint_url=self.server.endpoint)
+        self.assertEqual(self.error_code(unknown.list_buckets), "InvalidAccessKeyId")
+
+    def test_presigned_sigv4_get(self):
+        self.s3.put_object(Bucket=self.bucket, Key="shared.txt", Body=b"presigned")
+        s3v4 = self.server.client(signature_version="s3v4")
+        url = s3v4.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "shared.txt"},
+                                          ExpiresIn=60)
+        self.assertIn("X-Amz-Signature=", url)
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            self.assertEqual(resp.read(), b"presigned")
+
+    def test_bucket_listing_and_location(self):
+        names = [b["Name"] for b in self.s3.list_buckets()["Buckets"]]
+        self.assertIn(self.bucket, names)
+        self.assertIsNone(self.s3.get_bucket_location(Bucket=self.bucket)["LocationConstraint"])
+        head = self.s3.head_bucket(Bucket=self.bucket)
+        self.assertEqual(head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"], "us-east-1")
+        self.s3.delete_bucket(Bucket=self.bucket)
+        self.assertEqual(self.error_code(self.s3.head_bucket, Bucket=self.bucket), "404")
+
+
+class Restart(unittest.TestCase):
+    """Created credentials and acknowledged objects survive a restart."""
+
+    def test_restart_keeps_credentials_and_objects(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = os.path.join(tmp, "data")
+            os.makedirs(data)
+            first = Sluice(data).start()
+            try:
+                s3 = first.client()
+                s3.create_bucket(Bucket="keep")
+                big = os.urandom(3 << 20)  # a blob, not an inline record
+                s3.put_object(Bucket="keep", Key="big", Body=big)
+                s3.put_object(Bucket="keep", Key="small", Body=b"tiny")
+            finally:
+                self.assertEqual(first.stop(), 0)
+            second = Sluice(data).start()
+            try:
+                self.assertEqual(second.creds["AWS_ACCESS_KEY_ID"], first.creds["AWS_ACCESS_KEY_ID"])
+                s3 = second.client()
+                self.assertEqual(s3.get_object(Bucket="keep", Key="big")["Body"].read(), big)
+                self.assertEqual(s3.get_object(Bucket="keep", Key="small")["Body"].read(), b"tiny")
+            finally:
+                self.assertEqual(second.stop(), 0)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    SLUICE = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"sluice/internal/awsproto"
+	"sluice/internal/storage"
+)
+
+// routes is the one port's mux: Sluice's own endpoints under /_sluice/ (a
+// bucket name cannot start with '_'), and every other request to the
+// service DESIGN's rules pick for it.
+func (s *Server) routes(s3 http.Handler) http.Handler {
+	metrics := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
+	return s.withRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_sluice/") {
+			switch r.URL.Path {
+			case "/_sluice/metrics":
+				metrics.ServeHTTP(w, r)
+			case "/_sluice/health":
+				s.health(w, r)
+			default:
+				http.NotFound(w, r)
+			}
+			return
+		}
+		switch svc := awsproto.Detect(r); svc {
+		case awsproto.S3:
+			s3.ServeHTTP(w, r)
+		default:
+			awsproto.NotServed(w, r, svc)
+		}
+	}))
+}
+
+// withRequestID gives every request its ids once, so that handlers, error
+// bodies and the access log all carry the same ones.
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, hostID := awsproto.NewRequestID(), awsproto.NewHostID()
+		r = r.WithContext(awsproto.WithRequestID(r.Context(), id, hostID))
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		next.ServeHTTP(rec, r)
+		s.logger.Debug("request", "id", id, "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration", time.Since(start), "remote", r.RemoteAddr)
+	})
+}
+
+// health answers whether the server can read its metadata store.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	status, code := "ok", http.StatusOK
+	if err := s.store.View(r.Context(), func(storage.ReadTx) error { return nil }); err != nil {
+		status, code = "unavailable: "+err.Error(), http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"status": status, "region": s.cfg.Region})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the real writer (flushes,
+// deadlines for long downloads).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
