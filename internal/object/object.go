@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"sluice/internal/clock"
@@ -26,6 +27,10 @@ var (
 	// ErrEntityTooLarge: the body is longer than the declared size or
 	// than the largest object S3 accepts in one PUT (5 GiB).
 	ErrEntityTooLarge = errors.New("entity too large")
+	// ErrInvalidChecksumAlgorithm: PutInput names an algorithm that is not
+	// one of S3's five (s3api normally refuses it first, with
+	// ParseChecksumAlgorithm).
+	ErrInvalidChecksumAlgorithm = errors.New("invalid checksum algorithm")
 )
 
 // ChecksumMismatchError: the body does not match the x-amz-checksum-* value.
@@ -99,6 +104,7 @@ type Service struct {
 	store       storage.Store
 	blobs       storage.Blobs
 	clock       clock.Clock
+	log         *slog.Logger
 	inlineLimit int
 }
 
@@ -108,8 +114,12 @@ type Config struct {
 	Blobs storage.Blobs
 	Clock clock.Clock
 	// InlineLimit is the largest object kept inside its metadata record
-	// (one commit, no blob file). Zero means DefaultInlineLimit.
+	// (one commit, no blob file). Zero means DefaultInlineLimit; a negative
+	// value inlines only empty objects (tests of the blob path).
 	InlineLimit int
+	// Logger receives what cannot be returned (a failed clean-up of an
+	// unreferenced blob). Nil discards.
+	Logger *slog.Logger
 }
 
 // DefaultInlineLimit keeps small objects in their record: one durable
@@ -118,10 +128,16 @@ const DefaultInlineLimit = 8 << 10
 
 // New returns a Service over cfg's storage.
 func New(cfg Config) *Service {
-	if cfg.InlineLimit == 0 {
+	switch {
+	case cfg.InlineLimit == 0:
 		cfg.InlineLimit = DefaultInlineLimit
+	case cfg.InlineLimit < 0:
+		cfg.InlineLimit = 0
 	}
-	return &Service{store: cfg.Store, blobs: cfg.Blobs, clock: cfg.Clock, inlineLimit: cfg.InlineLimit}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: cfg.Store, blobs: cfg.Blobs, clock: cfg.Clock, log: cfg.Logger, inlineLimit: cfg.InlineLimit}
 }
 
 // PutInput is a PutObject request.

@@ -1,0 +1,136 @@
+package object
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"sluice/internal/storage"
+)
+
+// Record formats. Every stored value starts with a format byte so that a
+// later format can be read next to this one without a migration.
+//
+// Object record, format 1:
+//
+//	0x01, uvarint(len(header)), header (JSON of objectHeader), inline bytes
+//
+// The object's bytes follow the JSON header raw (not base64 inside the JSON)
+// so an inline object costs its own size. A record with a Blob id has no
+// inline bytes; a record without one is inline (possibly empty).
+//
+// Bucket record, format 1: 0x01, JSON of bucketRecord.
+const recordFormat1 byte = 0x01
+
+// errBadRecord: a stored value is not in a format this code reads.
+var errBadRecord = errors.New("object: malformed record")
+
+// objectHeader is the JSON part of an object record. Bucket and key are not
+// stored: they are the record's storage key.
+type objectHeader struct {
+	VersionID    string         `json:"versionId"`
+	Size         int64          `json:"size"`
+	ETag         string         `json:"etag"`
+	LastModified time.Time      `json:"lastModified"`
+	Meta         Meta           `json:"meta"`
+	Checksum     *Checksum      `json:"checksum,omitempty"`
+	StorageClass string         `json:"storageClass"`
+	Blob         storage.BlobID `json:"blob,omitempty"`
+}
+
+// record is a decoded object record.
+type record struct {
+	Object
+	Blob   storage.BlobID // "" for an inline object
+	Inline []byte         // the bytes of an inline object
+}
+
+func encodeRecord(r *record) ([]byte, error) {
+	h, err := json.Marshal(objectHeader{
+		VersionID:    r.VersionID,
+		Size:         r.Size,
+		ETag:         r.ETag,
+		LastModified: r.LastModified,
+		Meta:         r.Meta,
+		Checksum:     r.Checksum,
+		StorageClass: r.StorageClass,
+		Blob:         r.Blob,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode object record: %w", err)
+	}
+	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(h)+len(r.Inline))
+	out = append(out, recordFormat1)
+	out = binary.AppendUvarint(out, uint64(len(h)))
+	out = append(out, h...)
+	return append(out, r.Inline...), nil
+}
+
+// decodeRecord decodes v, which it does not retain: with wantData the inline
+// bytes are copied (storage values die with their transaction); without it
+// (listing, HEAD) they are checked and left out.
+func decodeRecord(bucket, key string, v []byte, wantData bool) (*record, error) {
+	if len(v) == 0 || v[0] != recordFormat1 {
+		return nil, errBadRecord
+	}
+	n, w := binary.Uvarint(v[1:])
+	if w <= 0 || n > uint64(len(v)-1-w) {
+		return nil, errBadRecord
+	}
+	hdr := v[1+w : 1+w+int(n)]
+	var h objectHeader
+	if err := json.Unmarshal(hdr, &h); err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadRecord, err)
+	}
+	r := &record{
+		Object: Object{
+			Bucket:       bucket,
+			Key:          key,
+			VersionID:    h.VersionID,
+			Size:         h.Size,
+			ETag:         h.ETag,
+			LastModified: h.LastModified,
+			Meta:         h.Meta,
+			Checksum:     h.Checksum,
+			StorageClass: h.StorageClass,
+		},
+		Blob: h.Blob,
+	}
+	if h.Blob == "" {
+		data := v[1+w+int(n):]
+		if int64(len(data)) != h.Size {
+			return nil, fmt.Errorf("%w: inline size %d, header says %d", errBadRecord, len(data), h.Size)
+		}
+		if wantData {
+			r.Inline = append([]byte{}, data...)
+		}
+	}
+	return r, nil
+}
+
+// bucketRecord is the JSON part of a bucket record.
+type bucketRecord struct {
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"`
+}
+
+func encodeBucket(b Bucket) ([]byte, error) {
+	j, err := json.Marshal(bucketRecord{Created: b.Created, Owner: b.Owner})
+	if err != nil {
+		return nil, fmt.Errorf("encode bucket record: %w", err)
+	}
+	return append([]byte{recordFormat1}, j...), nil
+}
+
+func decodeBucket(name string, v []byte) (Bucket, error) {
+	if len(v) == 0 || v[0] != recordFormat1 {
+		return Bucket{}, errBadRecord
+	}
+	var r bucketRecord
+	if err := json.Unmarshal(v[1:], &r); err != nil {
+		return Bucket{}, fmt.Errorf("%w: %v", errBadRecord, err)
+	}
+	return Bucket{Name: name, Created: r.Created, Owner: r.Owner}, nil
+}
