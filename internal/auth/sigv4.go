@@ -1,0 +1,915 @@
+package auth
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"sluice/internal/clock"
+)
+
+// Algorithm is the only SigV4 algorithm Sluice verifies (SigV4a's
+// AWS4-ECDSA-P256-SHA256 is not supported).
+const Algorithm = "AWS4-HMAC-SHA256"
+
+// Payload hash values a client may sign instead of a hex digest (S3 only).
+const (
+	UnsignedPayload            = "UNSIGNED-PAYLOAD"
+	StreamingPayload           = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+	StreamingPayloadTrailer    = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+	StreamingUnsignedTrailer   = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+	streamingECDSAPayload      = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
+	streamingECDSAPayloadTrail = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"
+	emptySHA256                = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	iso8601Basic               = "20060102T150405Z"
+	serverTimeLayout           = "2006-01-02T15:04:05Z"
+	maxPresignExpires          = 604800 // one week, AWS's limit
+	defaultMaxSkew             = 15 * time.Minute
+	defaultQueryBodyLimit      = 8 << 20  // SQS/SNS/IAM/STS bodies are far smaller; bounds memory
+	defaultLambdaBodyLimit     = 70 << 20 // CreateFunction carries a base64 zip of up to 50 MB
+	maxAuthorizationLen        = 16 << 10
+	maxQueryLen                = 64 << 10
+	maxSignedHeaders           = 256
+)
+
+// Credentials are one access key and what it stands for.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	// SessionToken, when set, must be sent by the client as
+	// X-Amz-Security-Token (temporary credentials, e.g. a function's).
+	SessionToken string
+	// Principal is the identity the key acts as (for userIdentity and
+	// policy evaluation), e.g. the root user's id.
+	Principal string
+}
+
+// Keyring finds the credentials of an access key.
+type Keyring interface {
+	Lookup(accessKeyID string) (Credentials, bool)
+}
+
+// StaticKeyring is a fixed set of credentials keyed by access key id. It
+// is not modified after construction, so it is safe for concurrent use.
+type StaticKeyring map[string]Credentials
+
+// NewStaticKeyring returns a keyring holding creds.
+func NewStaticKeyring(creds ...Credentials) StaticKeyring {
+	k := make(StaticKeyring, len(creds))
+	for _, c := range creds {
+		k[c.AccessKeyID] = c
+	}
+	return k
+}
+
+// Lookup implements Keyring.
+func (k StaticKeyring) Lookup(id string) (Credentials, bool) {
+	c, ok := k[id]
+	return c, ok
+}
+
+// Verifier checks SigV4 signatures. Its fields are read-only after
+// construction; one Verifier serves concurrent requests.
+type Verifier struct {
+	Keys  Keyring
+	Clock clock.Clock
+	// MaxSkew is the allowed difference between the request's date and
+	// the clock (default 15 minutes, as AWS).
+	MaxSkew time.Duration
+	// BodyLimit gives, per service, how many body bytes may be read to
+	// hash the payload of a non-S3 request. Nil means 70 MiB for lambda
+	// and 8 MiB for every other service.
+	BodyLimit func(service string) int64
+}
+
+// Result is a verified request's identity and signing context.
+type Result struct {
+	Credentials
+	Service string
+	Region  string
+	// Date is the scope date (YYYYMMDD); AmzDate the full request time as
+	// signed (YYYYMMDDTHHMMSSZ); Time the same parsed.
+	Date    string
+	AmzDate string
+	Time    time.Time
+	// Scope is "date/region/service/aws4_request".
+	Scope         string
+	SignedHeaders []string
+	Presigned     bool
+	// PayloadHash is the x-amz-content-sha256 value as signed (a hex
+	// digest or one of the UNSIGNED/STREAMING values); UNSIGNED-PAYLOAD for
+	// an S3 presigned URL without one; the body's digest for non-S3
+	// services.
+	PayloadHash string
+	// Signature is the verified request signature: the seed of an
+	// aws-chunked body's chunk signatures.
+	Signature string
+	// SigningKey is the derived key for Scope.
+	SigningKey []byte
+}
+
+// ChunkSignature returns the signature of one aws-chunked chunk whose
+// data hashes to chunkSHA256 (hex), given the previous chunk's signature
+// (the request Signature for the first chunk), as in AWS "Signature
+// Calculations for the Authorization Header: Transferring Payload in
+// Multiple Chunks".
+func (res *Result) ChunkSignature(prevSignature, chunkSHA256 string) string {
+	sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + res.AmzDate + "\n" + res.Scope + "\n" +
+		prevSignature + "\n" + emptySHA256 + "\n" + chunkSHA256
+	return hex.EncodeToString(hmacSHA256(res.SigningKey, []byte(sts)))
+}
+
+// ErrSigV2 is returned (as an *Error of KindUnsupportedAuth) for a
+// Signature Version 2 request: header "AWS AKID:sig" or query
+// Signature=/AWSAccessKeyId=. A later SigV2 verifier sits in front of
+// this one; until then the message tells the user how to avoid it.
+var ErrSigV2 = &Error{
+	Kind:    KindUnsupportedAuth,
+	Code:    "NotImplemented",
+	Status:  http.StatusNotImplemented,
+	Message: "Sluice does not accept Signature Version 2 yet; use Signature Version 4 (for boto3/aws-cli set signature_version = s3v4)",
+}
+
+// DerivedKey returns the SigV4 signing key for a secret and scope.
+func DerivedKey(secret, date, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), []byte(date))
+	k = hmacSHA256(k, []byte(region))
+	k = hmacSHA256(k, []byte(service))
+	return hmacSHA256(k, []byte("aws4_request"))
+}
+
+func hmacSHA256(key, data []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(data)
+	return h.Sum(nil)
+}
+
+// authorization is the parsed "Credential=..., SignedHeaders=...,
+// Signature=..." part of an Authorization header.
+type authorization struct {
+	Credential    string
+	SignedHeaders string
+	Signature     string
+}
+
+// parseAuthorization reads the part of a SigV4 Authorization header after
+// the algorithm. Components are separated by commas with optional spaces,
+// in any order, each exactly once.
+func parseAuthorization(rest string) (authorization, bool) {
+	var a authorization
+	if len(rest) > maxAuthorizationLen {
+		return a, false
+	}
+	var seen [3]bool
+	for _, part := range strings.Split(rest, ",") {
+		part = strings.TrimSpace(part)
+		name, val, ok := strings.Cut(part, "=")
+		if !ok {
+			return a, false
+		}
+		var i int
+		switch name {
+		case "Credential":
+			i, a.Credential = 0, val
+		case "SignedHeaders":
+			i, a.SignedHeaders = 1, val
+		case "Signature":
+			i, a.Signature = 2, val
+		default:
+			return a, false
+		}
+		if seen[i] {
+			return a, false
+		}
+		seen[i] = true
+	}
+	if !seen[0] || !seen[1] || !seen[2] || a.Credential == "" || a.SignedHeaders == "" || a.Signature == "" {
+		return a, false
+	}
+	return a, true
+}
+
+// scope is a parsed credential "AKID/date/region/service/aws4_request".
+type scope struct {
+	AccessKeyID, Date, Region, Service string
+}
+
+// parseCredential checks a credential's shape and returns the fault text
+// AWS gives (after its "The authorization header is malformed; " or
+// "Error parsing the X-Amz-Credential parameter; " prefix). Sluice
+// accepts any non-empty region (DESIGN.md, Region), so AWS's "the region
+// ... is wrong" never applies.
+func parseCredential(cred string) (scope, string, []Field) {
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 || parts[0] == "" || parts[1] == "" || parts[3] == "" {
+		return scope{}, msgCredentialFormat, nil
+	}
+	if parts[2] == "" {
+		return scope{}, msgEmptyRegion, nil
+	}
+	if parts[4] != "aws4_request" {
+		return scope{}, `incorrect terminal "` + parts[4] + `". This endpoint uses "aws4_request".`, nil
+	}
+	return scope{AccessKeyID: parts[0], Date: parts[1], Region: parts[2], Service: parts[3]}, "", nil
+}
+
+// queryParam is one query parameter: the raw form and the decoded form.
+type queryParam struct {
+	key, value string
+}
+
+// parseQuery splits a raw query into decoded parameters, in order. A
+// parameter that does not decode is kept as sent, since the client signed
+// whatever it meant by it; empty pairs ("a&&b") are skipped as the SDKs
+// do.
+func parseQuery(raw string) []queryParam {
+	if raw == "" {
+		return nil
+	}
+	params := make([]queryParam, 0, strings.Count(raw, "&")+1)
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		params = append(params, queryParam{key: unescapeQuery(k), value: unescapeQuery(v)})
+	}
+	return params
+}
+
+func unescapeQuery(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	if u, err := queryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// queryUnescape decodes %XX and '+' (as a space), as url.QueryUnescape.
+func queryUnescape(s string) (string, error) {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '+':
+			b.WriteByte(' ')
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return "", errBadEscape
+			}
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}
+
+type escapeError struct{}
+
+func (escapeError) Error() string { return "invalid percent escape" }
+
+var errBadEscape error = escapeError{}
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+func getParam(params []queryParam, key string) (string, bool) {
+	for _, p := range params {
+		if p.key == key {
+			return p.value, true
+		}
+	}
+	return "", false
+}
+
+// canonicalQuery is the SigV4 canonical query string: every parameter
+// (except X-Amz-Signature when presigned), key and value URI-encoded with
+// the RFC 3986 unreserved set, sorted by encoded key then value, an empty
+// value keeping its '='.
+func canonicalQuery(params []queryParam, presigned bool) string {
+	type kv struct{ k, v string }
+	enc := make([]kv, 0, len(params))
+	for _, p := range params {
+		if presigned && p.key == "X-Amz-Signature" {
+			continue
+		}
+		enc = append(enc, kv{uriEncode(p.key, true), uriEncode(p.value, true)})
+	}
+	sort.Slice(enc, func(i, j int) bool {
+		if enc[i].k != enc[j].k {
+			return enc[i].k < enc[j].k
+		}
+		return enc[i].v < enc[j].v
+	})
+	var b strings.Builder
+	for i, p := range enc {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p.k)
+		b.WriteByte('=')
+		b.WriteString(p.v)
+	}
+	return b.String()
+}
+
+// uriEncode percent-encodes every byte outside A-Za-z0-9-._~ (upper-case
+// hex); '/' too when encodeSlash.
+func uriEncode(s string, encodeSlash bool) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isUnreserved(c) || (c == '/' && !encodeSlash) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
+}
+
+func isUnreserved(c byte) bool {
+	return ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// wirePath returns the request path as the client sent it (still
+// encoded). On the server that is the RequestURI, which net/url would
+// otherwise re-encode its own way; requests built by a client (tests)
+// have only URL.
+func wirePath(r *http.Request) string {
+	p := r.RequestURI
+	if p == "" || p == "*" {
+		p = r.URL.EscapedPath()
+	} else {
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			p = p[:i]
+		}
+		if !strings.HasPrefix(p, "/") {
+			// absolute-form request target: scheme://host/path
+			if i := strings.Index(p, "://"); i >= 0 {
+				rest := p[i+3:]
+				if j := strings.IndexByte(rest, '/'); j >= 0 {
+					p = rest[j:]
+				} else {
+					p = "/"
+				}
+			}
+		}
+	}
+	if p == "" {
+		p = "/"
+	}
+	return p
+}
+
+// canonicalURIs returns the canonical URIs to try, the preferred first.
+// S3: the path decoded and encoded once, never normalised; then the path
+// exactly as sent, for clients that encode fewer characters than the SDKs
+// (S3 itself has always accepted both). Other services: the sent path
+// encoded again (go-v2), then normalised and encoded again (botocore
+// normalises '.', '..' and '//').
+func canonicalURIs(r *http.Request, s3 bool) []string {
+	raw := wirePath(r)
+	if s3 {
+		decoded, err := pathUnescape(raw)
+		if err != nil {
+			return []string{raw}
+		}
+		once := uriEncode(decoded, false)
+		if once == raw {
+			return []string{once}
+		}
+		return []string{once, raw}
+	}
+	twice := uriEncode(raw, false)
+	norm := path.Clean(raw)
+	if strings.HasSuffix(raw, "/") && norm != "/" {
+		norm += "/"
+	}
+	if normTwice := uriEncode(norm, false); normTwice != twice {
+		return []string{twice, normTwice}
+	}
+	return []string{twice}
+}
+
+// pathUnescape decodes %XX only ('+' is a plus in a path).
+func pathUnescape(s string) (string, error) {
+	if !strings.Contains(s, "%") {
+		return s, nil
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return "", errBadEscape
+		}
+		b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+		i += 2
+	}
+	return b.String(), nil
+}
+
+// headerValue returns the canonical value of one signed header: values
+// trimmed, inner runs of spaces collapsed, several joined by ','. Host,
+// Content-Length and Transfer-Encoding are taken from where net/http moves
+// them.
+func headerValue(r *http.Request, name string) string {
+	switch name {
+	case "host":
+		h := r.Host
+		if h == "" && r.URL != nil {
+			h = r.URL.Host
+		}
+		return stripSpaces(h)
+	case "content-length":
+		if vs := r.Header.Values("Content-Length"); len(vs) > 0 {
+			return joinValues(vs)
+		}
+		if r.ContentLength >= 0 && (r.ContentLength > 0 || r.Body != nil && r.Body != http.NoBody) {
+			return strconv.FormatInt(r.ContentLength, 10)
+		}
+		return ""
+	case "transfer-encoding":
+		if vs := r.Header.Values("Transfer-Encoding"); len(vs) > 0 {
+			return joinValues(vs)
+		}
+		return strings.Join(r.TransferEncoding, ",")
+	}
+	return joinValues(r.Header.Values(name))
+}
+
+func joinValues(vs []string) string {
+	if len(vs) == 1 {
+		return stripSpaces(vs[0])
+	}
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = stripSpaces(v)
+	}
+	return strings.Join(out, ",")
+}
+
+// stripSpaces trims spaces and collapses inner runs of spaces to one, as
+// the SDK signers do (only ' ', not tabs: that is what go-v2 and botocore
+// sign).
+func stripSpaces(s string) string {
+	s = strings.Trim(s, " ")
+	if !strings.Contains(s, "  ") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			if space {
+				continue
+			}
+			space = true
+		} else {
+			space = false
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func canonicalHeaders(r *http.Request, names []string) string {
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString(n)
+		b.WriteByte(':')
+		b.WriteString(headerValue(r, n))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func parseSignedHeaders(s string) ([]string, bool) {
+	if s == "" || strings.Count(s, ";") >= maxSignedHeaders {
+		return nil, false
+	}
+	names := strings.Split(s, ";")
+	for i, n := range names {
+		if n == "" {
+			return nil, false
+		}
+		names[i] = strings.ToLower(n)
+	}
+	return names, true
+}
+
+func hasName(names []string, n string) bool {
+	for _, x := range names {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAmzDate parses ISO 8601 basic format (20260101T000000Z).
+func parseAmzDate(s string) (time.Time, bool) {
+	if len(s) != len(iso8601Basic) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(iso8601Basic, s)
+	return t, err == nil
+}
+
+// validS3PayloadHash says whether v is a value S3 accepts in
+// x-amz-content-sha256.
+func validS3PayloadHash(v string) bool {
+	switch v {
+	case UnsignedPayload, StreamingPayload, StreamingPayloadTrailer, StreamingUnsignedTrailer,
+		streamingECDSAPayload, streamingECDSAPayloadTrail:
+		return true
+	}
+	return isSHA256Hex(v)
+}
+
+func isSHA256Hex(v string) bool {
+	if len(v) != 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !isHex(v[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *Verifier) maxSkew() time.Duration {
+	if v.MaxSkew > 0 {
+		return v.MaxSkew
+	}
+	return defaultMaxSkew
+}
+
+func (v *Verifier) bodyLimit(service string) int64 {
+	if v.BodyLimit != nil {
+		return v.BodyLimit(service)
+	}
+	if service == "lambda" {
+		return defaultLambdaBodyLimit
+	}
+	return defaultQueryBodyLimit
+}
+
+func skewed(t, now time.Time, max time.Duration) bool {
+	d := now.Sub(t)
+	return d > max || d < -max
+}
+
+// Verify checks the request's SigV4 signature, header or presigned form.
+// Outcomes:
+//   - a valid signature: the Result, nil;
+//   - no credentials at all: ErrMissingAuth (403 AccessDenied);
+//   - a SigV2 request: ErrSigV2;
+//   - anything else wrong: an *Error with S3's code, status and message
+//     (see Kind for the list), checked in the order AWS checks them.
+//
+// For services other than s3 the body may be read (bounded by BodyLimit)
+// to hash it; r.Body is then replaced by an in-memory reader of the same
+// bytes.
+func (v *Verifier) Verify(r *http.Request) (*Result, error) {
+	if len(r.URL.RawQuery) > maxQueryLen {
+		return nil, errQuery("The query string is too long.")
+	}
+	params := parseQuery(r.URL.RawQuery)
+	_, presigned := getParam(params, "X-Amz-Algorithm")
+	_, v2Query := getParam(params, "Signature")
+	authz := r.Header.Get("Authorization")
+	if authz != "" {
+		arg := []Field{{"ArgumentName", "Authorization"}, {"ArgumentValue", authz}}
+		if presigned || v2Query {
+			return nil, newErr(KindUnsupportedAuth, "InvalidArgument", http.StatusBadRequest, msgOneMechanism, arg...)
+		}
+		scheme, rest, ok := strings.Cut(authz, " ")
+		if !ok {
+			return nil, newErr(KindUnsupportedAuth, "InvalidArgument", http.StatusBadRequest,
+				"Authorization header is invalid -- one and only one ' ' (space) required", arg...)
+		}
+		if strings.EqualFold(scheme, "AWS") {
+			return nil, ErrSigV2
+		}
+		if !strings.EqualFold(scheme, Algorithm) {
+			return nil, newErr(KindUnsupportedAuth, "InvalidArgument", http.StatusBadRequest, msgUnsupportedType, arg...)
+		}
+		return v.verifyHeader(r, rest, params)
+	}
+	if presigned {
+		if v2Query {
+			return nil, newErr(KindUnsupportedAuth, "InvalidArgument", http.StatusBadRequest, msgOneMechanism,
+				Field{"ArgumentName", "Authorization"})
+		}
+		return v.verifyQuery(r, params)
+	}
+	if v2Query {
+		return nil, ErrSigV2
+	}
+	return nil, ErrMissingAuth()
+}
+
+func (v *Verifier) verifyHeader(r *http.Request, rest string, params []queryParam) (*Result, error) {
+	now := v.Clock.Now().UTC()
+	amzDate := r.Header.Get("X-Amz-Date")
+	var t time.Time
+	if amzDate != "" {
+		var ok bool
+		if t, ok = parseAmzDate(amzDate); !ok {
+			return nil, newErr(KindMissingDate, "AccessDenied", http.StatusForbidden, msgNoDate)
+		}
+	} else {
+		d := r.Header.Get("Date")
+		pt, err := http.ParseTime(d)
+		if d == "" || err != nil {
+			return nil, newErr(KindMissingDate, "AccessDenied", http.StatusForbidden, msgNoDate)
+		}
+		t, amzDate = pt.UTC(), pt.UTC().Format(iso8601Basic)
+	}
+	if skewed(t, now, v.maxSkew()) {
+		sent := r.Header.Get("X-Amz-Date")
+		if sent == "" {
+			sent = r.Header.Get("Date")
+		}
+		return nil, newErr(KindSkewed, "RequestTimeTooSkewed", http.StatusForbidden, msgSkewed,
+			Field{"RequestTime", sent},
+			Field{"ServerTime", now.Format(serverTimeLayout)},
+			Field{"MaxAllowedSkewMilliseconds", strconv.FormatInt(v.maxSkew().Milliseconds(), 10)})
+	}
+	a, ok := parseAuthorization(rest)
+	if !ok {
+		return nil, errMalformedHeader(msgThreeComponents)
+	}
+	sc, fault, fields := parseCredential(a.Credential)
+	if fault != "" {
+		return nil, errMalformedHeader(fault, fields...)
+	}
+	if sc.Date != amzDate[:8] {
+		return nil, errMalformedHeader(msgHeaderDate)
+	}
+	signed, ok := parseSignedHeaders(a.SignedHeaders)
+	if !ok {
+		return nil, errMalformedHeader(msgThreeComponents)
+	}
+	isS3 := sc.Service == "s3"
+	var payload string
+	if isS3 {
+		payload = r.Header.Get("X-Amz-Content-Sha256")
+		if payload == "" {
+			return nil, newErr(KindMissingContentSHA, "InvalidRequest", http.StatusBadRequest, msgMissingSHA)
+		}
+		if !validS3PayloadHash(payload) {
+			return nil, newErr(KindBadContentSHA, "InvalidArgument", http.StatusBadRequest, msgBadSHA,
+				Field{"ArgumentName", "x-amz-content-sha256"}, Field{"ArgumentValue", payload})
+		}
+	}
+	res := &Result{
+		Service: sc.Service, Region: sc.Region, Date: sc.Date, AmzDate: amzDate, Time: t,
+		SignedHeaders: signed, Signature: a.Signature,
+	}
+	return v.finish(r, res, sc, params, a.SignedHeaders, payload, r.Header.Get("X-Amz-Security-Token"))
+}
+
+func (v *Verifier) verifyQuery(r *http.Request, params []queryParam) (*Result, error) {
+	now := v.Clock.Now().UTC()
+	alg, _ := getParam(params, "X-Amz-Algorithm")
+	if alg != Algorithm {
+		return nil, errQuery(msgQueryAlgorithm)
+	}
+	var vals [5]string
+	for i, name := range [...]string{"X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires"} {
+		val, ok := getParam(params, name)
+		if !ok {
+			return nil, errQuery(msgQueryParams)
+		}
+		vals[i] = val
+	}
+	cred, sig, amzDate, signedStr, expStr := vals[0], vals[1], vals[2], vals[3], vals[4]
+	t, ok := parseAmzDate(amzDate)
+	if !ok {
+		return nil, errQuery(msgQueryDate)
+	}
+	exp, err := strconv.ParseInt(expStr, 10, 64)
+	if err != nil {
+		return nil, errQuery(msgExpiresNumber)
+	}
+	if exp < 0 {
+		return nil, errQuery(msgExpiresNegative)
+	}
+	if exp > maxPresignExpires {
+		return nil, errQuery(msgExpiresWeek)
+	}
+	expiresAt := t.Add(time.Duration(exp) * time.Second).Format(serverTimeLayout)
+	if t.Sub(now) > v.maxSkew() {
+		return nil, newErr(KindNotYetValid, "AccessDenied", http.StatusForbidden, msgNotYetValid,
+			Field{"X-Amz-Date", amzDate},
+			Field{"Expires", expiresAt},
+			Field{"ServerTime", now.Format(serverTimeLayout)})
+	}
+	if now.Sub(t) > time.Duration(exp)*time.Second {
+		return nil, newErr(KindExpired, "AccessDenied", http.StatusForbidden, msgExpired,
+			Field{"X-Amz-Expires", expStr},
+			Field{"Expires", expiresAt},
+			Field{"ServerTime", now.Format(serverTimeLayout)})
+	}
+	sc, fault, fields := parseCredential(cred)
+	if fault != "" {
+		return nil, errQuery(msgQueryCredential+fault, fields...)
+	}
+	if sc.Date != amzDate[:8] {
+		return nil, errQuery(`Invalid credential date "` + sc.Date + `". This date is not the same as X-Amz-Date: "` + amzDate[:8] + `".`)
+	}
+	signed, ok := parseSignedHeaders(signedStr)
+	if !ok {
+		return nil, errQuery(msgQueryParams)
+	}
+	payload := ""
+	if sc.Service == "s3" {
+		payload = UnsignedPayload
+		if p, ok := getParam(params, "X-Amz-Content-Sha256"); ok {
+			payload = p
+		}
+	}
+	token, _ := getParam(params, "X-Amz-Security-Token")
+	res := &Result{
+		Service: sc.Service, Region: sc.Region, Date: sc.Date, AmzDate: amzDate, Time: t,
+		SignedHeaders: signed, Signature: sig, Presigned: true,
+	}
+	return v.finish(r, res, sc, params, signedStr, payload, token)
+}
+
+// finish does the checks common to both forms once the scope is known:
+// the host header is signed, (S3) no x-amz-* header is unsigned, the body
+// hash (non-S3), the access key, the session token and the signature.
+func (v *Verifier) finish(r *http.Request, res *Result, sc scope, params []queryParam, signedStr, payload, token string) (*Result, error) {
+	isS3 := sc.Service == "s3"
+	if !hasName(res.SignedHeaders, "host") {
+		return nil, newErr(KindUnsignedHeaders, "AccessDenied", http.StatusForbidden, msgUnsignedHeaders,
+			Field{"HeadersNotSigned", "host"})
+	}
+	if isS3 {
+		// S3 refuses x-amz-* headers that the signature does not cover,
+		// so they cannot be added to a presigned URL by whoever holds it.
+		var unsigned []string
+		for name := range r.Header {
+			l := strings.ToLower(name)
+			if strings.HasPrefix(l, "x-amz-") && !hasName(res.SignedHeaders, l) {
+				unsigned = append(unsigned, l)
+			}
+		}
+		if len(unsigned) > 0 {
+			sort.Strings(unsigned)
+			return nil, newErr(KindUnsignedHeaders, "AccessDenied", http.StatusForbidden, msgUnsignedHeaders,
+				Field{"HeadersNotSigned", strings.Join(unsigned, ", ")})
+		}
+	} else {
+		sum, err := v.hashBody(r, sc.Service)
+		if err != nil {
+			return nil, err
+		}
+		if payload == "" {
+			payload = r.Header.Get("X-Amz-Content-Sha256")
+		}
+		if payload == "" {
+			payload = sum
+		} else if isSHA256Hex(payload) && !strings.EqualFold(payload, sum) {
+			return nil, ErrContentSHA256Mismatch(payload, sum)
+		}
+	}
+	res.PayloadHash = payload
+	creds, ok := v.Keys.Lookup(sc.AccessKeyID)
+	if !ok {
+		return nil, newErr(KindUnknownKey, "InvalidAccessKeyId", http.StatusForbidden, msgUnknownKey,
+			Field{"AWSAccessKeyId", sc.AccessKeyID})
+	}
+	if creds.SessionToken != "" && subtle.ConstantTimeCompare([]byte(creds.SessionToken), []byte(token)) != 1 {
+		return nil, newErr(KindBadToken, "InvalidToken", http.StatusBadRequest, msgBadToken,
+			Field{"Token-0", token})
+	}
+	res.Credentials = creds
+	res.Scope = sc.Date + "/" + sc.Region + "/" + sc.Service + "/aws4_request"
+	res.SigningKey = DerivedKey(creds.SecretAccessKey, sc.Date, sc.Region, sc.Service)
+
+	query := canonicalQuery(params, res.Presigned)
+	headers := canonicalHeaders(r, res.SignedHeaders)
+	var firstCR, firstSTS string
+	for i, uri := range canonicalURIs(r, isS3) {
+		cr := r.Method + "\n" + uri + "\n" + query + "\n" + headers + "\n" + signedStr + "\n" + payload
+		crHash := sha256.Sum256([]byte(cr))
+		sts := Algorithm + "\n" + res.AmzDate + "\n" + res.Scope + "\n" + hex.EncodeToString(crHash[:])
+		want := hex.EncodeToString(hmacSHA256(res.SigningKey, []byte(sts)))
+		if subtle.ConstantTimeCompare([]byte(want), []byte(res.Signature)) == 1 {
+			return res, nil
+		}
+		if i == 0 {
+			firstCR, firstSTS = cr, sts
+		}
+	}
+	return nil, newErr(KindSignatureMismatch, "SignatureDoesNotMatch", http.StatusForbidden, msgMismatch,
+		Field{"AWSAccessKeyId", sc.AccessKeyID},
+		Field{"StringToSign", firstSTS},
+		Field{"SignatureProvided", res.Signature},
+		Field{"StringToSignBytes", hexBytes(firstSTS)},
+		Field{"CanonicalRequest", firstCR},
+		Field{"CanonicalRequestBytes", hexBytes(firstCR)})
+}
+
+// hashBody reads at most the service's body limit, hashes it and puts
+// the bytes back on r so the handler reads the same body.
+func (v *Verifier) hashBody(r *http.Request, service string) (string, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return emptySHA256, nil
+	}
+	limit := v.bodyLimit(service)
+	if r.ContentLength > limit {
+		return "", newErr(KindBodyTooLarge, "MaxMessageLengthExceeded", http.StatusBadRequest, msgTooLarge)
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	r.Body.Close()
+	if err != nil {
+		return "", newErr(KindBodyTooLarge, "IncompleteBody", http.StatusBadRequest,
+			"The request body could not be read: "+err.Error())
+	}
+	if int64(len(data)) > limit {
+		return "", newErr(KindBodyTooLarge, "MaxMessageLengthExceeded", http.StatusBadRequest, msgTooLarge)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// ParseScope reads the service and region of the credential scope from
+// the Authorization header or the X-Amz-Credential query parameter,
+// without verifying anything. It is for routing a request to its service
+// before authentication; ok is false when there is no SigV4 scope.
+func ParseScope(r *http.Request) (service, region string, ok bool) {
+	var cred string
+	if authz := r.Header.Get("Authorization"); authz != "" {
+		scheme, rest, found := strings.Cut(authz, " ")
+		if !found || !strings.EqualFold(scheme, Algorithm) || len(rest) > maxAuthorizationLen {
+			return "", "", false
+		}
+		i := strings.Index(rest, "Credential=")
+		if i < 0 {
+			return "", "", false
+		}
+		cred = rest[i+len("Credential="):]
+		if j := strings.IndexByte(cred, ','); j >= 0 {
+			cred = cred[:j]
+		}
+		cred = strings.TrimSpace(cred)
+	} else {
+		if len(r.URL.RawQuery) > maxQueryLen {
+			return "", "", false
+		}
+		c, found := getParam(parseQuery(r.URL.RawQuery), "X-Amz-Credential")
+		if !found {
+			return "", "", false
+		}
+		cred = c
+	}
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 || parts[3] == "" {
+		return "", "", false
+	}
+	return parts[3], parts[2], true
+}
