@@ -1,0 +1,76 @@
+package object
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestRecordRoundTrip(t *testing.T) {
+	lm := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
+	for _, tc := range []struct {
+		name string
+		rec  record
+	}{
+		{"inline empty", record{Object: Object{VersionID: NullVersion, Size: 0, ETag: "d41d8cd98f00b204e9800998ecf8427e", LastModified: lm, Meta: Meta{ContentType: "binary/octet-stream"}, StorageClass: "STANDARD"}, Inline: []byte{}}},
+		{"inline bytes with zeros", record{Object: Object{VersionID: NullVersion, Size: 4, LastModified: lm, Meta: Meta{User: map[string]string{"a": "b"}, Expires: "x"}, Checksum: &Checksum{CRC32, "AAAAAA=="}}, Inline: []byte{0, 1, 0xff, '{'}}},
+		{"blob", record{Object: Object{VersionID: "null", Size: 1 << 40, LastModified: lm}, Blob: "blob-1"}},
+	} {
+		tc.rec.Bucket, tc.rec.Key = "bkt", "k\x00ey"
+		v, err := encodeRecord(&tc.rec)
+		if err != nil {
+			t.Fatalf("%s: encode: %v", tc.name, err)
+		}
+		got, err := decodeRecord("bkt", "k\x00ey", v, true)
+		if err != nil {
+			t.Fatalf("%s: decode: %v", tc.name, err)
+		}
+		if !reflect.DeepEqual(*got, tc.rec) {
+			t.Errorf("%s: round trip gave %+v, want %+v", tc.name, *got, tc.rec)
+		}
+		head, err := decodeRecord("bkt", "k\x00ey", v, false)
+		if err != nil || head.Inline != nil || !reflect.DeepEqual(head.Object, tc.rec.Object) {
+			t.Errorf("%s: header-only decode gave %+v, %v", tc.name, head, err)
+		}
+		if tc.rec.Blob == "" && !bytes.HasSuffix(v, tc.rec.Inline) {
+			t.Errorf("%s: inline bytes are not stored raw at the end of %q", tc.name, v)
+		}
+	}
+}
+
+func TestDecodeRecordRejectsMalformed(t *testing.T) {
+	good, err := encodeRecord(&record{Object: Object{Size: 3}, Inline: []byte("abc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		v    []byte
+	}{
+		{"empty", nil},
+		{"unknown format", append([]byte{9}, good[1:]...)},
+		{"header length past end", []byte{1, 200}},
+		{"bad json", []byte{1, 2, '{', 'x'}},
+		{"inline shorter than size", good[:len(good)-1]},
+	} {
+		if r, err := decodeRecord("b", "k", tc.v, true); err == nil {
+			t.Errorf("%s: decodeRecord(%q) = %+v, nil; want an error", tc.name, tc.v, r)
+		}
+	}
+}
+
+func TestBucketRecordRoundTrip(t *testing.T) {
+	b := Bucket{Name: "bkt", Created: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC), Owner: "owner-id"}
+	v, err := encodeBucket(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeBucket("bkt", v)
+	if err != nil || got != b {
+		t.Errorf("decodeBucket(encodeBucket(%+v)) = %+v, %v", b, got, err)
+	}
+	if _, err := decodeBucket("bkt", []byte{2, '{', '}'}); err == nil {
+		t.Error("decodeBucket accepted an unknown format")
+	}
+}
