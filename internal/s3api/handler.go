@@ -1,0 +1,182 @@
+package s3api
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"sluice/internal/auth"
+	"sluice/internal/awsproto"
+	"sluice/internal/clock"
+	"sluice/internal/object"
+)
+
+// Owner is the account that owns every bucket (Sluice has one account).
+type Owner struct {
+	ID          string // canonical id
+	DisplayName string
+}
+
+// Config is what New needs.
+type Config struct {
+	Objects  *object.Service
+	Verifier *auth.Verifier
+	// Region is the one region this server serves (SLUICE_REGION); empty
+	// means us-east-1.
+	Region string
+	// Domains are the base hosts for virtual-hosted style: Host
+	// "<bucket>.<base>[:port]" names the bucket; any other Host is path
+	// style.
+	Domains []string
+	Owner   Owner
+	Clock   clock.Clock // nil means the wall clock
+	Logger  *slog.Logger
+	// Registerer receives the handler's metrics: the server's own registry,
+	// never the global default. Nil registers nothing.
+	Registerer prometheus.Registerer
+}
+
+// Handler serves every request the server routes to S3.
+type Handler struct {
+	cfg     Config
+	domains []string // lower-cased base hosts
+	metrics *metrics
+	log     *slog.Logger
+}
+
+// New returns the S3 handler.
+func New(cfg Config) *Handler {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registerer)}
+	for _, d := range cfg.Domains {
+		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+			h.domains = append(h.domains, d)
+		}
+	}
+	return h
+}
+
+// request is one S3 request as the handlers see it.
+type request struct {
+	*http.Request
+	bucket, key string
+	hasKey      bool // the path names an object (even the key "" is not one)
+	query       url.Values
+	// body is the request body, wrapped with the payload verifier when the
+	// client signed a hex x-amz-content-sha256.
+	body      io.Reader
+	requestID string
+	hostID    string
+}
+
+func (r *request) target() target { return target{Bucket: r.bucket, Key: r.key} }
+
+// ServeHTTP authenticates the request, picks the operation and answers.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	start := h.cfg.Clock.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	id, hostID := awsproto.RequestID(hr.Context())
+	rec.Header().Set("x-amz-request-id", id)
+	rec.Header().Set("x-amz-id-2", hostID)
+
+	req := &request{Request: hr, query: hr.URL.Query(), body: hr.Body, requestID: id, hostID: hostID}
+	req.bucket, req.key, req.hasKey = h.address(hr)
+	op := route(req)
+	defer func() {
+		elapsed := h.cfg.Clock.Now().Sub(start)
+		h.metrics.observe(op.name, rec.status, elapsed)
+		h.log.Debug("s3", "operation", op.name, "bucket", req.bucket, "key", req.key,
+			"status", rec.status, "request_id", id, "duration", elapsed)
+	}()
+
+	if err := h.serve(rec, req, op); err != nil {
+		apiErr, clientFault := toAPIError(err, req.target())
+		if !clientFault {
+			h.log.Error("s3 request failed", "operation", op.name, "bucket", req.bucket, "key", req.key,
+				"request_id", id, "err", err)
+		}
+		if rec.wrote {
+			// The status line is gone (a GET whose body failed mid-stream):
+			// all that is left is to cut the response short.
+			panic(http.ErrAbortHandler)
+		}
+		writeError(rec, hr, apiErr, id, hostID)
+	}
+}
+
+// serve runs authentication, the payload checks and the operation.
+func (h *Handler) serve(w http.ResponseWriter, r *request, op operation) error {
+	if err := h.authenticate(w, r, op); err != nil {
+		return err
+	}
+	if op.err != nil {
+		return op.err
+	}
+	return op.serve(h, w, r)
+}
+
+// address finds the bucket and key of a request: from the Host when it is
+// "<bucket>.<base>" for a configured base host (virtual-hosted style),
+// else from the first path segment (path style). The key is the rest of
+// the decoded path, byte for byte.
+func (h *Handler) address(r *http.Request) (bucket, key string, hasKey bool) {
+	path := r.URL.Path
+	if b := h.hostBucket(r.Host); b != "" {
+		key = strings.TrimPrefix(path, "/")
+		return b, key, key != ""
+	}
+	rest := strings.TrimPrefix(path, "/")
+	bucket, key, hasKey = strings.Cut(rest, "/")
+	// "/bucket/" is the bucket itself, as on S3.
+	return bucket, key, hasKey && key != ""
+}
+
+// hostBucket returns the bucket named by a virtual-hosted style Host, or "".
+func (h *Handler) hostBucket(host string) string {
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		host = hn
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, d := range h.domains {
+		if b, ok := strings.CutSuffix(host, "."+d); ok && b != "" {
+			return b
+		}
+	}
+	return ""
+}
+
+// statusRecorder remembers the status for metrics and whether the header
+// was sent (an error after that cannot be reported in the body).
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,423 @@
+package s3api
+
+import (
+	"crypto/md5"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"sluice/internal/object"
+)
+
+// maxUserMetadata is S3's limit on user metadata: "the sum of the number
+// of bytes in the UTF-8 encoding of each key and value" is at most 2 KB
+// (S3 User Guide, "Working with object metadata").
+const maxUserMetadata = 2 << 10
+
+const metaPrefix = "x-amz-meta-"
+
+func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
+	if len(r.key) > object.MaxKeyLength {
+		return keyTooLong(r.key)
+	}
+	if r.ContentLength < 0 {
+		return newError(errMissingContentLength)
+	}
+	if r.ContentLength > object.MaxPutSize {
+		return newError(errEntityTooLarge,
+			"ProposedSize", strconv.FormatInt(r.ContentLength, 10),
+			"MaxSizeAllowed", strconv.FormatInt(object.MaxPutSize, 10))
+	}
+	meta, err := parseMeta(r.Header)
+	if err != nil {
+		return err
+	}
+	contentMD5, err := parseContentMD5(r.Header)
+	if err != nil {
+		return err
+	}
+	sum, algorithm, err := parseChecksum(r.Header)
+	if err != nil {
+		return err
+	}
+	if sum == nil && algorithm == "" {
+		// S3 gives every new object a full-object CRC64NVME when the
+		// client sent no checksum (S3 User Guide, "Checking object
+		// integrity", since December 2024).
+		algorithm = object.CRC64NVME
+	}
+	obj, err := h.cfg.Objects.PutObject(r.Context(), object.PutInput{
+		Bucket:            r.bucket,
+		Key:               r.key,
+		Body:              r.body,
+		Size:              r.ContentLength,
+		Meta:              meta,
+		ContentMD5:        contentMD5,
+		Checksum:          sum,
+		ChecksumAlgorithm: algorithm,
+	})
+	if err != nil {
+		return err
+	}
+	hd := w.Header()
+	hd.Set("ETag", quoteETag(obj.ETag))
+	if obj.Checksum != nil {
+		setChecksumHeaders(hd, obj.Checksum)
+	}
+	hd.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// parseMeta reads the headers PutObject stores with the object.
+func parseMeta(hd http.Header) (object.Meta, error) {
+	m := object.Meta{
+		ContentType:        hd.Get("Content-Type"),
+		ContentEncoding:    hd.Get("Content-Encoding"),
+		ContentDisposition: hd.Get("Content-Disposition"),
+		ContentLanguage:    hd.Get("Content-Language"),
+		CacheControl:       hd.Get("Cache-Control"),
+		Expires:            hd.Get("Expires"),
+	}
+	size := 0
+	for name, values := range hd {
+		lname := strings.ToLower(name)
+		if !strings.HasPrefix(lname, metaPrefix) || len(lname) == len(metaPrefix) {
+			continue
+		}
+		if m.User == nil {
+			m.User = map[string]string{}
+		}
+		k, v := lname[len(metaPrefix):], strings.Join(values, ",")
+		m.User[k] = v
+		size += len(k) + len(v)
+	}
+	if size > maxUserMetadata {
+		return m, newError(errMetadataTooLarge, "Size", strconv.Itoa(size), "MaxSizeAllowed", strconv.Itoa(maxUserMetadata))
+	}
+	return m, nil
+}
+
+// parseContentMD5 decodes Content-MD5; anything but the base64 of 16
+// bytes is InvalidDigest.
+func parseContentMD5(hd http.Header) ([]byte, error) {
+	values, ok := hd["Content-Md5"]
+	if !ok {
+		return nil, nil
+	}
+	v := strings.Join(values, ",")
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) != md5.Size {
+		return nil, newError(errInvalidDigest, "Content-MD5", v)
+	}
+	return b, nil
+}
+
+// checksumSizes are the digest sizes of S3's checksum algorithms, to tell
+// a malformed x-amz-checksum-* value before reading the body.
+var checksumSizes = map[object.ChecksumAlgorithm]int{
+	object.CRC32: 4, object.CRC32C: 4, object.CRC64NVME: 8, object.SHA1: 20, object.SHA256: 32,
+}
+
+// parseChecksum reads x-amz-checksum-<algorithm> and
+// x-amz-sdk-checksum-algorithm as S3 does: at most one checksum header,
+// a value of the algorithm's size, and an announced algorithm must come
+// with its value (aws-chunked trailers, which also satisfy it, are a
+// later issue).
+func parseChecksum(hd http.Header) (*object.Checksum, object.ChecksumAlgorithm, error) {
+	var sum *object.Checksum
+	for name, values := range hd {
+		lname := strings.ToLower(name)
+		rest, ok := strings.CutPrefix(lname, "x-amz-checksum-")
+		if !ok {
+			continue
+		}
+		alg, known := object.ParseChecksumAlgorithm(rest)
+		if !known {
+			continue // x-amz-checksum-mode, -type, -algorithm
+		}
+		if sum != nil {
+			return nil, "", newError(errInvalidRequest).withMessage("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		v := strings.Join(values, ",")
+		if b, err := base64.StdEncoding.DecodeString(v); err != nil || len(b) != checksumSizes[alg] {
+			return nil, "", newError(errInvalidRequest).withMessage("Value for %s header is invalid.", lname)
+		}
+		sum = &object.Checksum{Algorithm: alg, Value: v}
+	}
+	announced := hd.Get("X-Amz-Sdk-Checksum-Algorithm")
+	if announced == "" {
+		return sum, "", nil
+	}
+	alg, ok := object.ParseChecksumAlgorithm(announced)
+	if !ok {
+		return nil, "", newError(errInvalidRequest).withMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+	}
+	if sum == nil {
+		return nil, "", newError(errInvalidRequest).withMessage("x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.")
+	}
+	if sum.Algorithm != alg {
+		return nil, "", newError(errInvalidRequest).withMessage("Value for x-amz-sdk-checksum-algorithm header is invalid.")
+	}
+	return sum, alg, nil
+}
+
+func setChecksumHeaders(hd http.Header, c *object.Checksum) {
+	hd.Set("x-amz-checksum-"+strings.ToLower(string(c.Algorithm)), c.Value)
+	hd.Set("x-amz-checksum-type", "FULL_OBJECT")
+}
+
+func quoteETag(etag string) string { return `"` + etag + `"` }
+
+func (h *Handler) getObject(w http.ResponseWriter, r *request) error {
+	return h.readObject(w, r, true)
+}
+
+func (h *Handler) headObject(w http.ResponseWriter, r *request) error {
+	return h.readObject(w, r, false)
+}
+
+// readObject answers GetObject (withBody) and HeadObject: the same
+// headers, ranges and preconditions.
+func (h *Handler) readObject(w http.ResponseWriter, r *request, withBody bool) error {
+	if len(r.key) > object.MaxKeyLength {
+		return keyTooLong(r.key)
+	}
+	if err := checkVersionID(r); err != nil {
+		return err
+	}
+	// The object may be replaced between the look-up that resolves the
+	// range and the open; then the range is resolved again against the
+	// new one (bounded: a key rewritten without pause gets an error).
+	for attempt := 0; ; attempt++ {
+		obj, err := h.cfg.Objects.HeadObject(r.Context(), r.bucket, r.key)
+		if err != nil {
+			return err
+		}
+		if done, err := checkPreconditions(w, r, obj); done || err != nil {
+			return err
+		}
+		rg, err := parseRange(r.Header.Get("Range"), obj.Size)
+		if err != nil {
+			return err
+		}
+		if !withBody {
+			writeObjectHeaders(w, r, obj, rg)
+			return nil
+		}
+		in := object.GetInput{Bucket: r.bucket, Key: r.key, Offset: 0, Length: -1}
+		if rg != nil {
+			in.Offset, in.Length = rg.offset, rg.length
+		}
+		rd, err := h.cfg.Objects.GetObject(r.Context(), in)
+		if err != nil {
+			return err
+		}
+		if rd.ETag != obj.ETag || rd.Size != obj.Size || !rd.LastModified.Equal(obj.LastModified) {
+			rd.Close()
+			if attempt < 3 {
+				continue
+			}
+			return newError(errInternalError)
+		}
+		writeObjectHeaders(w, r, rd.Object, rg)
+		_, err = io.Copy(w, rd)
+		rd.Close()
+		return err
+	}
+}
+
+// checkVersionID accepts no versionId or "null" (every object is the null
+// version until versioning exists).
+func checkVersionID(r *request) error {
+	if !r.query.Has("versionId") {
+		return nil
+	}
+	v := r.query.Get("versionId")
+	if v == object.NullVersion {
+		return nil
+	}
+	if v == "" {
+		return newError(errInvalidArgument, "ArgumentName", "versionId", "ArgumentValue", "").withMessage("Version id cannot be the empty string")
+	}
+	return newError(errInvalidArgument, "ArgumentName", "versionId", "ArgumentValue", v).withMessage("Invalid version id specified")
+}
+
+// byteRange is a satisfiable range of an object.
+type byteRange struct{ offset, length, size int64 }
+
+// parseRange resolves a Range header against an object of size bytes. A
+// header S3 cannot parse (or several ranges) is ignored and the whole
+// object is sent, as S3 does (RFC 9110, section 14.2); a range that
+// starts past the end is 416 InvalidRange.
+func parseRange(header string, size int64) (*byteRange, error) {
+	if header == "" {
+		return nil, nil
+	}
+	spec, ok := strings.CutPrefix(header, "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return nil, nil
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return nil, nil
+	}
+	unsatisfiable := func() error {
+		return newError(errInvalidRange, "RangeRequested", header, "ActualObjectSize", strconv.FormatInt(size, 10)).
+			withHeader("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+	}
+	if first == "" { // suffix: the last n bytes
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n < 0 {
+			return nil, nil
+		}
+		if n == 0 || size == 0 {
+			return nil, unsatisfiable()
+		}
+		n = min(n, size)
+		return &byteRange{offset: size - n, length: n, size: size}, nil
+	}
+	a, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || a < 0 {
+		return nil, nil
+	}
+	b := size - 1
+	if last != "" {
+		b, err = strconv.ParseInt(last, 10, 64)
+		if err != nil || b < a {
+			return nil, nil
+		}
+		b = min(b, size-1)
+	}
+	if a >= size {
+		return nil, unsatisfiable()
+	}
+	return &byteRange{offset: a, length: b - a + 1, size: size}, nil
+}
+
+// responseOverrides are the GetObject query parameters that replace a
+// stored header in the response.
+var responseOverrides = [][2]string{
+	{"response-cache-control", "Cache-Control"},
+	{"response-content-disposition", "Content-Disposition"},
+	{"response-content-encoding", "Content-Encoding"},
+	{"response-content-language", "Content-Language"},
+	{"response-content-type", "Content-Type"},
+	{"response-expires", "Expires"},
+}
+
+// writeObjectHeaders sends the status line and headers of a GetObject or
+// HeadObject answer.
+func writeObjectHeaders(w http.ResponseWriter, r *request, obj object.Object, rg *byteRange) {
+	hd := w.Header()
+	hd.Set("Last-Modified", obj.LastModified.UTC().Format(http.TimeFormat))
+	hd.Set("ETag", quoteETag(obj.ETag))
+	hd.Set("Accept-Ranges", "bytes")
+	ct := obj.Meta.ContentType
+	if ct == "" {
+		ct = "binary/octet-stream"
+	}
+	hd.Set("Content-Type", ct)
+	for _, kv := range [][2]string{
+		{"Content-Encoding", obj.Meta.ContentEncoding},
+		{"Content-Disposition", obj.Meta.ContentDisposition},
+		{"Content-Language", obj.Meta.ContentLanguage},
+		{"Cache-Control", obj.Meta.CacheControl},
+		{"Expires", obj.Meta.Expires},
+	} {
+		if kv[1] != "" {
+			hd.Set(kv[0], kv[1])
+		}
+	}
+	names := make([]string, 0, len(obj.Meta.User))
+	for k := range obj.Meta.User {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		// Lower-case on the wire, as S3 sends them (set directly: Set
+		// would canonicalise the name).
+		hd[metaPrefix+k] = []string{obj.Meta.User[k]}
+	}
+	for _, o := range responseOverrides {
+		if v := r.query.Get(o[0]); v != "" {
+			hd.Set(o[1], v)
+		}
+	}
+	if obj.StorageClass != "" && obj.StorageClass != "STANDARD" {
+		hd.Set("x-amz-storage-class", obj.StorageClass)
+	}
+	status, length := http.StatusOK, obj.Size
+	if rg != nil {
+		status, length = http.StatusPartialContent, rg.length
+		hd.Set("Content-Range", "bytes "+strconv.FormatInt(rg.offset, 10)+"-"+
+			strconv.FormatInt(rg.offset+rg.length-1, 10)+"/"+strconv.FormatInt(rg.size, 10))
+	} else if obj.Checksum != nil && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
+		// A checksum covers the whole object, so a range never gets one
+		// (clients would fail to validate it).
+		setChecksumHeaders(hd, obj.Checksum)
+	}
+	hd.Set("Content-Length", strconv.FormatInt(length, 10))
+	w.WriteHeader(status)
+}
+
+// checkPreconditions applies If-Match, If-Unmodified-Since, If-None-Match
+// and If-Modified-Since in RFC 9110's order, as S3 does. done reports
+// that the answer (304) was sent.
+func checkPreconditions(w http.ResponseWriter, r *request, obj object.Object) (done bool, err error) {
+	etag := quoteETag(obj.ETag)
+	modified := obj.LastModified.Truncate(time.Second)
+	if v := r.Header.Get("If-Match"); v != "" {
+		if !etagListMatches(v, etag) {
+			return false, newError(errPreconditionFailed, "Condition", "If-Match")
+		}
+	} else if v := r.Header.Get("If-Unmodified-Since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && modified.After(t) {
+			return false, newError(errPreconditionFailed, "Condition", "If-Unmodified-Since")
+		}
+	}
+	notModified := false
+	if v := r.Header.Get("If-None-Match"); v != "" {
+		notModified = etagListMatches(v, etag)
+	} else if v := r.Header.Get("If-Modified-Since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && !modified.After(t) {
+			notModified = true
+		}
+	}
+	if notModified {
+		hd := w.Header()
+		hd.Set("ETag", etag)
+		hd.Set("Last-Modified", obj.LastModified.UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusNotModified)
+		return true, nil
+	}
+	return false, nil
+}
+
+func etagListMatches(list, etag string) bool {
+	for _, t := range strings.Split(list, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || t == etag || `"`+t+`"` == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) deleteObject(w http.ResponseWriter, r *request) error {
+	if len(r.key) > object.MaxKeyLength {
+		return keyTooLong(r.key)
+	}
+	if err := checkVersionID(r); err != nil {
+		return err
+	}
+	if err := h.cfg.Objects.DeleteObject(r.Context(), r.bucket, r.key); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
