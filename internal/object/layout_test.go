@@ -17,7 +17,7 @@ var layoutKeys = []string{
 
 func TestVersionKeyOrdersKeysByRawBytesThenNewestFirst(t *testing.T) {
 	keys := slices.Clone(layoutKeys)
-	slices.Sort(keys) // Go string order is byte order: S3's order
+	slices.Sort(keys)                                  // Go string order is byte order: S3's order
 	seqs := []uint64{math.MaxUint64, 1 << 40, 7, 1, 0} // newest first
 	var want [][]byte
 	for _, k := range keys {
