@@ -1,0 +1,328 @@
+package pebblestore
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"sluice/internal/storage"
+)
+
+// reader is what a Pebble indexed batch and a snapshot have in common.
+type reader interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+var errTxDone = errors.New("pebblestore: transaction used after its function returned")
+
+// tx serves both View (batch == nil, no tracking) and Update.
+type tx struct {
+	s     *Store
+	r     reader
+	batch *pebble.Batch
+	done  bool
+
+	// Conflict tracking (Update only): point keys read and written, and the
+	// [lower, upper) ranges of iterators opened (nil upper: unbounded).
+	reads  map[string]struct{}
+	writes map[string]struct{}
+	ranges []keyRange
+
+	// queues maps each queue enqueued into to its smallest seq in this
+	// transaction, queueMax to its largest; maxSeq is the largest overall.
+	queues   map[string]uint64
+	queueMax map[string]uint64
+	maxSeq   uint64
+
+	iters []*iterator
+}
+
+type keyRange struct{ lower, upper []byte }
+
+// touches reports whether any of keys was read or written by t or lies in
+// one of its read ranges.
+func (t *tx) touches(keys []string) bool {
+	for _, k := range keys {
+		if _, ok := t.reads[k]; ok {
+			return true
+		}
+		if _, ok := t.writes[k]; ok {
+			return true
+		}
+		for _, r := range t.ranges {
+			if k >= string(r.lower) && (r.upper == nil || k < string(r.upper)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (t *tx) closeIters() {
+	for _, it := range t.iters {
+		it.Close()
+	}
+	t.iters = nil
+}
+
+func (t *tx) Get(key []byte) ([]byte, error) {
+	if len(key) > 0 && key[0] == storage.ReservedPrefix {
+		return nil, storage.ErrReservedKey
+	}
+	return t.get(key)
+}
+
+func (t *tx) get(key []byte) ([]byte, error) {
+	if t.done {
+		return nil, errTxDone
+	}
+	if t.reads != nil {
+		t.reads[string(key)] = struct{}{}
+	}
+	v, closer, err := t.r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.Clone(v)
+	if out == nil {
+		out = []byte{}
+	}
+	return out, closer.Close()
+}
+
+// NewIterator clamps lower to the first domain key so that domain scans
+// never see the engine's reserved keys.
+func (t *tx) NewIterator(lower, upper []byte) (storage.Iterator, error) {
+	if bytes.Compare(lower, domainLower) < 0 {
+		lower = domainLower
+	}
+	return t.newIter(lower, upper)
+}
+
+func (t *tx) newIter(lower, upper []byte) (*iterator, error) {
+	if t.done {
+		return nil, errTxDone
+	}
+	lower = bytes.Clone(lower)
+	if upper != nil {
+		upper = bytes.Clone(upper)
+	}
+	if t.reads != nil {
+		t.ranges = append(t.ranges, keyRange{lower, upper})
+	}
+	it := &iterator{lower: lower, upper: upper}
+	if upper != nil && bytes.Compare(lower, upper) >= 0 {
+		it.empty = true
+	} else {
+		pit, err := t.r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		if err != nil {
+			return nil, err
+		}
+		it.it = pit
+	}
+	t.iters = append(t.iters, it)
+	return it, nil
+}
+
+func (t *tx) BlobReferenced(id storage.BlobID) (bool, error) {
+	if err := checkBlobID(id); err != nil {
+		return false, err
+	}
+	lower, upper := refRange(id)
+	it, err := t.newIter(lower, upper)
+	if err != nil {
+		return false, err
+	}
+	found := it.First()
+	return found, it.Close()
+}
+
+func (t *tx) Messages(queue string, fn func(storage.Message) bool) error {
+	if err := checkQueue(queue); err != nil {
+		return err
+	}
+	lower, upper := queueRange(queue)
+	it, err := t.newIter(lower, upper)
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.Value()
+		if err != nil {
+			it.Close()
+			return err
+		}
+		var m storage.Message
+		if err := json.Unmarshal(v, &m); err != nil {
+			it.Close()
+			return fmt.Errorf("pebblestore: decode message %x: %w", it.Key(), err)
+		}
+		if !fn(m) {
+			break
+		}
+	}
+	return it.Close()
+}
+
+func (t *tx) checkWritable(key []byte) error {
+	if t.done {
+		return errTxDone
+	}
+	if t.batch == nil {
+		return errors.New("pebblestore: write in a read-only transaction")
+	}
+	if len(key) > 0 && key[0] == storage.ReservedPrefix {
+		return storage.ErrReservedKey
+	}
+	return nil
+}
+
+func (t *tx) Set(key, value []byte) error {
+	if err := t.checkWritable(key); err != nil {
+		return err
+	}
+	return t.set(key, value)
+}
+
+func (t *tx) set(key, value []byte) error {
+	t.writes[string(key)] = struct{}{}
+	return t.batch.Set(key, value, nil)
+}
+
+func (t *tx) Delete(key []byte) error {
+	if err := t.checkWritable(key); err != nil {
+		return err
+	}
+	return t.del(key)
+}
+
+func (t *tx) del(key []byte) error {
+	t.writes[string(key)] = struct{}{}
+	return t.batch.Delete(key, nil)
+}
+
+func (t *tx) Enqueue(queue string, m storage.Message) (string, error) {
+	if err := t.checkWritable(nil); err != nil {
+		return "", err
+	}
+	if err := checkQueue(queue); err != nil {
+		return "", err
+	}
+	seq := t.s.nextSeq.Add(1)
+	m.ID = messageID(seq)
+	m.EnqueuedAt = t.s.clock.Now().UTC()
+	v, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("pebblestore: encode message: %w", err)
+	}
+	if err := t.set(messageKey(queue, seq), v); err != nil {
+		return "", err
+	}
+	if t.queues == nil {
+		t.queues = map[string]uint64{}
+		t.queueMax = map[string]uint64{}
+	}
+	if cur, ok := t.queues[queue]; !ok || seq < cur {
+		t.queues[queue] = seq
+	}
+	if seq > t.queueMax[queue] {
+		t.queueMax[queue] = seq
+	}
+	if seq > t.maxSeq {
+		t.maxSeq = seq
+	}
+	return m.ID, nil
+}
+
+func (t *tx) RefBlob(id storage.BlobID, owner []byte) error {
+	if err := t.checkWritable(nil); err != nil {
+		return err
+	}
+	if err := checkBlobID(id); err != nil {
+		return err
+	}
+	return t.set(refKey(id, owner), nil)
+}
+
+func (t *tx) UnrefBlob(id storage.BlobID, owner []byte) error {
+	if err := t.checkWritable(nil); err != nil {
+		return err
+	}
+	if err := checkBlobID(id); err != nil {
+		return err
+	}
+	return t.del(refKey(id, owner))
+}
+
+// iterator adapts a Pebble iterator (or an empty range) to storage.Iterator.
+type iterator struct {
+	it           *pebble.Iterator
+	lower, upper []byte
+	empty        bool
+	closed       bool
+	err          error
+}
+
+func (i *iterator) First() bool {
+	if i.empty || i.closed {
+		return false
+	}
+	return i.it.First()
+}
+
+func (i *iterator) SeekGE(key []byte) bool {
+	if i.empty || i.closed {
+		return false
+	}
+	if bytes.Compare(key, i.lower) < 0 {
+		key = i.lower
+	}
+	return i.it.SeekGE(key)
+}
+
+func (i *iterator) Next() bool {
+	if i.empty || i.closed {
+		return false
+	}
+	return i.it.Next()
+}
+
+func (i *iterator) Valid() bool {
+	if i.empty || i.closed {
+		return false
+	}
+	return i.it.Valid()
+}
+
+func (i *iterator) Key() []byte {
+	if !i.Valid() {
+		return nil
+	}
+	return i.it.Key()
+}
+
+func (i *iterator) Value() ([]byte, error) {
+	if !i.Valid() {
+		return nil, errors.New("pebblestore: iterator is not positioned on a key")
+	}
+	return i.it.ValueAndErr()
+}
+
+func (i *iterator) Close() error {
+	if i.closed {
+		return i.err
+	}
+	i.closed = true
+	if i.it != nil {
+		i.err = i.it.Close()
+	}
+	return i.err
+}
