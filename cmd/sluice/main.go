@@ -21,6 +21,7 @@ const usage = `Usage: sluice <command> [flags]
 
 Commands:
   serve    run the server (S3 on one port; see sluice serve -h)
+  bench    measure throughput and latency beside the machine's limits (see sluice bench -h)
 
 Every flag also has an environment variable, shown in its help.
 `
@@ -34,6 +35,8 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		err = serve(os.Args[2:], os.Stdout, os.Stderr)
+	case "bench":
+		err = runBench(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -1,0 +1,345 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is everything one run measured, in the form the text and JSON
+// outputs share.
+type Report struct {
+	Date        time.Time `json:"date"`
+	Machine     Machine   `json:"machine"`
+	Target      string    `json:"target"`
+	Endpoint    string    `json:"endpoint"`
+	Bucket      string    `json:"bucket"`
+	ObjectSize  int64     `json:"object_size"`
+	StepSeconds float64   `json:"step_seconds"`
+	FsyncNote   string    `json:"fsync_note,omitempty"`
+
+	LimitsBefore Limits `json:"limits_before"`
+	LimitsAfter  Limits `json:"limits_after"`
+	// Limits is the mean of before and after; the aims are ratios to it.
+	Limits Limits `json:"limits_mean"`
+
+	Steps []Step     `json:"steps"`
+	Large []Transfer `json:"large,omitempty"`
+	Huge  *Huge      `json:"huge,omitempty"`
+	Aims  []Aim      `json:"aims"`
+}
+
+// Machine is where the run happened.
+type Machine struct {
+	NumCPU     int    `json:"nproc"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	GoVersion  string `json:"go_version"`
+	GOOS       string `json:"goos"`
+	GOARCH     string `json:"goarch"`
+}
+
+// Step is one timed small-object PUT or GET step at one concurrency.
+type Step struct {
+	Op          string  `json:"op"`
+	Concurrency int     `json:"concurrency"`
+	Requests    int     `json:"requests"` // successful ones
+	Errors      int     `json:"errors"`
+	FirstError  string  `json:"first_error,omitempty"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"per_second"`
+	P50Ms       float64 `json:"p50_ms"`
+	P99Ms       float64 `json:"p99_ms"`
+}
+
+// Transfer is the large-object PUT or GET step.
+type Transfer struct {
+	Op          string  `json:"op"`
+	Size        int64   `json:"size"`
+	Count       int     `json:"count"` // successful transfers
+	Concurrency int     `json:"concurrency"`
+	Errors      int     `json:"errors"`
+	FirstError  string  `json:"first_error,omitempty"`
+	Seconds     float64 `json:"seconds"`
+	MBPerSecond float64 `json:"mb_per_second"` // 10^6 bytes
+}
+
+func (t *Transfer) fail(err error) {
+	t.Errors++
+	if t.FirstError == "" {
+		t.FirstError = err.Error()
+	}
+}
+
+func (t *Transfer) finish(n int, d time.Duration) {
+	t.Count, t.Seconds = n, d.Seconds()
+	t.MBPerSecond = mbPerSecond(int64(n)*t.Size, d)
+}
+
+// Huge is the opt-in round trip of one very large object.
+type Huge struct {
+	Size            int64   `json:"size"`
+	PutMBPerSecond  float64 `json:"put_mb_per_second"`
+	GetMBPerSecond  float64 `json:"get_mb_per_second"`
+	RSSSource       string  `json:"rss_source,omitempty"`
+	RSSBeforeBytes  int64   `json:"rss_before_bytes"`
+	RSSPeakPutBytes int64   `json:"rss_peak_put_bytes"`
+	RSSPeakGetBytes int64   `json:"rss_peak_get_bytes"`
+	RSSAfterBytes   int64   `json:"rss_after_bytes"`
+	// RSSGrowthBytes is the highest RSS seen during or after the round
+	// trip minus RSS before it.
+	RSSGrowthBytes int64 `json:"rss_growth_bytes"`
+}
+
+// Aim is one of the issue's aims evaluated against this run's limits.
+type Aim struct {
+	Name   string  `json:"name"`
+	Status string  `json:"status"` // PASS, MISS or n/a
+	Value  float64 `json:"value"`
+	Bound  float64 `json:"bound"`
+	Text   string  `json:"text"`
+}
+
+// The aims of issue 3, as ratios to the limits of the same run.
+const (
+	aimLatencyLoopbacks = 10  // PUT p50 @1 <= f + 10 L
+	aimCeilingShare     = 0.2 // PUT/s @32 >= 0.2 C
+	aimConcurrency      = 32
+)
+
+func meanLimits(a, b Limits) Limits {
+	return Limits{
+		FsyncP50Ms:    (a.FsyncP50Ms + b.FsyncP50Ms) / 2,
+		FsyncP99Ms:    (a.FsyncP99Ms + b.FsyncP99Ms) / 2,
+		FsyncDir:      a.FsyncDir,
+		LoopbackP50Ms: (a.LoopbackP50Ms + b.LoopbackP50Ms) / 2,
+		PostCeiling:   (a.PostCeiling + b.PostCeiling) / 2,
+	}
+}
+
+func findStep(steps []Step, op string, c int) (Step, bool) {
+	for _, s := range steps {
+		if s.Op == op && s.Concurrency == c {
+			return s, true
+		}
+	}
+	return Step{}, false
+}
+
+// status is PASS or MISS; a step that had errors misses whatever its
+// figures say, since failed requests are not counted in them.
+func status(ok bool, steps ...Step) string {
+	for _, s := range steps {
+		if s.Errors > 0 {
+			return "MISS"
+		}
+	}
+	if ok {
+		return "PASS"
+	}
+	return "MISS"
+}
+
+func errorNote(steps ...Step) string {
+	n := 0
+	for _, s := range steps {
+		n += s.Errors
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d failed requests)", n)
+}
+
+// evaluateAims computes the issue's three aims from the steps and limits.
+// An aim whose step was not run (its concurrency not in the list) is n/a.
+func evaluateAims(steps []Step, lim Limits) []Aim {
+	var aims []Aim
+
+	bound := lim.FsyncP50Ms + aimLatencyLoopbacks*lim.LoopbackP50Ms
+	a := Aim{Name: "put_p50_c1", Status: "n/a", Bound: bound,
+		Text: "PUT p50 @1: not measured (concurrency 1 not in the list)"}
+	if put, ok := findStep(steps, "PUT", 1); ok {
+		a.Value = put.P50Ms
+		a.Status = status(put.P50Ms <= bound, put)
+		a.Text = fmt.Sprintf("PUT p50 @1 = %.3f ms vs f + 10L = %.3f + 10 x %.3f = %.3f ms%s",
+			put.P50Ms, lim.FsyncP50Ms, lim.LoopbackP50Ms, bound, errorNote(put))
+	}
+	aims = append(aims, a)
+
+	a = Aim{Name: "put_rate_c32", Status: "n/a", Bound: aimCeilingShare,
+		Text: "PUT/s @32: not measured (concurrency 32 not in the list)"}
+	put32, havePut32 := findStep(steps, "PUT", aimConcurrency)
+	if havePut32 {
+		ratio := 0.0
+		if lim.PostCeiling > 0 {
+			ratio = put32.PerSecond / lim.PostCeiling
+		}
+		a.Value = ratio
+		a.Status = status(ratio >= aimCeilingShare, put32)
+		a.Text = fmt.Sprintf("PUT/s @32 = %s = %.3f x C (C = %s/s; aim >= %.1f)%s",
+			thousands(put32.PerSecond), ratio, thousands(lim.PostCeiling), aimCeilingShare, errorNote(put32))
+	}
+	aims = append(aims, a)
+
+	a = Aim{Name: "get_rate_c32", Status: "n/a",
+		Text: "GET/s @32 >= PUT/s @32: not measured (concurrency 32 not in the list)"}
+	if get32, ok := findStep(steps, "GET", aimConcurrency); ok && havePut32 {
+		a.Value, a.Bound = get32.PerSecond, put32.PerSecond
+		a.Status = status(get32.PerSecond >= put32.PerSecond, get32, put32)
+		a.Text = fmt.Sprintf("GET/s @32 = %s >= PUT/s @32 = %s%s",
+			thousands(get32.PerSecond), thousands(put32.PerSecond), errorNote(get32, put32))
+	}
+	aims = append(aims, a)
+	return aims
+}
+
+// WriteText writes the report as the tables a human reads.
+func (r *Report) WriteText(w io.Writer) error {
+	var b bytes.Buffer
+	m := r.Machine
+	fmt.Fprintf(&b, "sluice bench  %s  %s %s/%s  nproc %d  GOMAXPROCS %d\n",
+		r.Date.Format(time.RFC3339), m.GoVersion, m.GOOS, m.GOARCH, m.NumCPU, m.GOMAXPROCS)
+	fmt.Fprintf(&b, "target: %s at %s, bucket %s\n", r.Target, r.Endpoint, r.Bucket)
+	fmt.Fprintf(&b, "small objects: %s, %s per step\n\n", formatSize(r.ObjectSize), time.Duration(r.StepSeconds*float64(time.Second)))
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "limit\tbefore\tafter\tmean\t")
+	lb, la, lm := r.LimitsBefore, r.LimitsAfter, r.Limits
+	fmt.Fprintf(tw, "f  append %d B + fdatasync p50 (ms)\t%.3f\t%.3f\t%.3f\t\n", fsyncRecordBytes, lb.FsyncP50Ms, la.FsyncP50Ms, lm.FsyncP50Ms)
+	fmt.Fprintf(tw, "L  loopback HTTP round trip p50 (ms)\t%.3f\t%.3f\t%.3f\t\n", lb.LoopbackP50Ms, la.LoopbackP50Ms, lm.LoopbackP50Ms)
+	fmt.Fprintf(tw, "C  loopback 1 KiB POST/s @%d\t%s\t%s\t%s\t\n", ceilingConcurrency, thousands(lb.PostCeiling), thousands(la.PostCeiling), thousands(lm.PostCeiling))
+	tw.Flush()
+	fmt.Fprintf(&b, "f measured in %s", lm.FsyncDir)
+	if r.FsyncNote != "" {
+		fmt.Fprintf(&b, " (%s)", r.FsyncNote)
+	}
+	b.WriteString("\n\n")
+
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "op\tconcurrency\treq/s\tp50 ms\tp99 ms\trequests\terrors\t")
+	for _, s := range r.Steps {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.3f\t%.3f\t%d\t%d\t\n", s.Op, s.Concurrency, thousands(s.PerSecond), s.P50Ms, s.P99Ms, s.Requests, s.Errors)
+	}
+	tw.Flush()
+	for _, s := range r.Steps {
+		if s.FirstError != "" {
+			fmt.Fprintf(&b, "first error, %s @%d: %s\n", s.Op, s.Concurrency, s.FirstError)
+		}
+	}
+
+	if len(r.Large) > 0 {
+		b.WriteString("\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "large\tsize\tobjects\tconcurrency\tMB/s\terrors\t")
+		for _, t := range r.Large {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%d\t\n", t.Op, formatSize(t.Size), t.Count, t.Concurrency, t.MBPerSecond, t.Errors)
+		}
+		tw.Flush()
+		for _, t := range r.Large {
+			if t.FirstError != "" {
+				fmt.Fprintf(&b, "first error, large %s: %s\n", t.Op, t.FirstError)
+			}
+		}
+	}
+
+	if h := r.Huge; h != nil {
+		fmt.Fprintf(&b, "\nhuge %s: PUT %.1f MB/s, GET %.1f MB/s\n", formatSize(h.Size), h.PutMBPerSecond, h.GetMBPerSecond)
+		if h.RSSSource == "" {
+			b.WriteString("server RSS: not known (give --server-pid for an external server)\n")
+		} else {
+			fmt.Fprintf(&b, "server RSS (%s): before %s, peak during PUT %s, peak during GET %s, after %s; growth %s\n",
+				h.RSSSource, formatBytes(h.RSSBeforeBytes), formatBytes(h.RSSPeakPutBytes), formatBytes(h.RSSPeakGetBytes),
+				formatBytes(h.RSSAfterBytes), formatBytes(h.RSSGrowthBytes))
+		}
+	}
+
+	b.WriteString("\naims (ratios to the mean of the limits before and after)\n")
+	for _, a := range r.Aims {
+		fmt.Fprintf(&b, "  %-4s  %s\n", a.Status, a.Text)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// thousands renders a rate as a whole number with comma separators.
+func thousands(v float64) string {
+	s := strconv.FormatInt(int64(v+0.5), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
+
+// formatBytes renders a byte count in MiB (or KiB when small), for RSS.
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 || n <= -(1<<20):
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+}
+
+// ProcRSS returns a reader of a process's resident set size from
+// /proc/<pid>/status (VmRSS); pid 0 means this process (/proc/self).
+func ProcRSS(pid int) func() (int64, error) {
+	path := "/proc/self/status"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/status", pid)
+	}
+	return func() (int64, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		return parseVmRSS(f)
+	}
+}
+
+// parseVmRSS finds the "VmRSS:   1234 kB" line of a /proc status file.
+func parseVmRSS(r io.Reader) (int64, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("unexpected VmRSS line %q", sc.Text())
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected VmRSS line %q", sc.Text())
+		}
+		return n << 10, nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no VmRSS line")
+}
