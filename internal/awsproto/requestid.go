@@ -1,0 +1,53 @@
+package awsproto
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+)
+
+// NewRequestID returns an S3-style request id (x-amz-request-id): 16
+// upper-case hex characters.
+func NewRequestID() string {
+	var b [8]byte
+	rand.Read(b[:]) // never fails (crypto/rand documents it)
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// NewHostID returns an S3-style extended request id (x-amz-id-2): base64
+// of 56 random bytes, 76 characters.
+func NewHostID() string {
+	var b [56]byte
+	rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// NewUUID returns a random (version 4) UUID, the request id form of SQS,
+// SNS, Lambda, IAM and STS (x-amzn-RequestId, <RequestId>).
+func NewUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+type requestIDKey struct{}
+
+type requestIDs struct{ id, hostID string }
+
+// WithRequestID returns ctx carrying the request's id and host id, so the
+// server's middleware assigns them once and every handler, event record
+// and log line uses the same ones.
+func WithRequestID(ctx context.Context, id, hostID string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, requestIDs{id, hostID})
+}
+
+// RequestID returns the ids stored by WithRequestID, or "" and "".
+func RequestID(ctx context.Context) (id, hostID string) {
+	v, _ := ctx.Value(requestIDKey{}).(requestIDs)
+	return v.id, v.hostID
+}
