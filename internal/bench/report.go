@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -209,25 +208,21 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "target: %s at %s, bucket %s\n", r.Target, r.Endpoint, r.Bucket)
 	fmt.Fprintf(&b, "small objects: %s, %s per step\n\n", formatSize(r.ObjectSize), time.Duration(r.StepSeconds*float64(time.Second)))
 
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "limit\tbefore\tafter\tmean\t")
 	lb, la, lm := r.LimitsBefore, r.LimitsAfter, r.Limits
-	fmt.Fprintf(tw, "f  append %d B + fdatasync p50 (ms)\t%.3f\t%.3f\t%.3f\t\n", fsyncRecordBytes, lb.FsyncP50Ms, la.FsyncP50Ms, lm.FsyncP50Ms)
-	fmt.Fprintf(tw, "L  loopback HTTP round trip p50 (ms)\t%.3f\t%.3f\t%.3f\t\n", lb.LoopbackP50Ms, la.LoopbackP50Ms, lm.LoopbackP50Ms)
-	fmt.Fprintf(tw, "C  loopback 1 KiB POST/s @%d\t%s\t%s\t%s\t\n", ceilingConcurrency, thousands(lb.PostCeiling), thousands(la.PostCeiling), thousands(lm.PostCeiling))
-	tw.Flush()
+	fmt.Fprintf(&b, "%-40s %10s %10s %10s\n", "limit", "before", "after", "mean")
+	fmt.Fprintf(&b, "%-40s %10.3f %10.3f %10.3f\n", fmt.Sprintf("f  append %d B + fdatasync p50 (ms)", fsyncRecordBytes), lb.FsyncP50Ms, la.FsyncP50Ms, lm.FsyncP50Ms)
+	fmt.Fprintf(&b, "%-40s %10.3f %10.3f %10.3f\n", "L  loopback HTTP round trip p50 (ms)", lb.LoopbackP50Ms, la.LoopbackP50Ms, lm.LoopbackP50Ms)
+	fmt.Fprintf(&b, "%-40s %10s %10s %10s\n", fmt.Sprintf("C  loopback 1 KiB POST/s @%d", ceilingConcurrency), thousands(lb.PostCeiling), thousands(la.PostCeiling), thousands(lm.PostCeiling))
 	fmt.Fprintf(&b, "f measured in %s", lm.FsyncDir)
 	if r.FsyncNote != "" {
 		fmt.Fprintf(&b, " (%s)", r.FsyncNote)
 	}
 	b.WriteString("\n\n")
 
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "op\tconcurrency\treq/s\tp50 ms\tp99 ms\trequests\terrors\t")
+	fmt.Fprintf(&b, "%-5s %11s %10s %9s %9s %9s %7s\n", "op", "concurrency", "req/s", "p50 ms", "p99 ms", "requests", "errors")
 	for _, s := range r.Steps {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.3f\t%.3f\t%d\t%d\t\n", s.Op, s.Concurrency, thousands(s.PerSecond), s.P50Ms, s.P99Ms, s.Requests, s.Errors)
+		fmt.Fprintf(&b, "%-5s %11d %10s %9.3f %9.3f %9d %7d\n", s.Op, s.Concurrency, thousands(s.PerSecond), s.P50Ms, s.P99Ms, s.Requests, s.Errors)
 	}
-	tw.Flush()
 	for _, s := range r.Steps {
 		if s.FirstError != "" {
 			fmt.Fprintf(&b, "first error, %s @%d: %s\n", s.Op, s.Concurrency, s.FirstError)
@@ -235,13 +230,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 
 	if len(r.Large) > 0 {
-		b.WriteString("\n")
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "large\tsize\tobjects\tconcurrency\tMB/s\terrors\t")
+		fmt.Fprintf(&b, "\n%-5s %11s %10s %9s %9s %7s\n", "large", "size", "objects", "conc.", "MB/s", "errors")
 		for _, t := range r.Large {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%d\t\n", t.Op, formatSize(t.Size), t.Count, t.Concurrency, t.MBPerSecond, t.Errors)
+			fmt.Fprintf(&b, "%-5s %11s %10d %9d %9.1f %7d\n", t.Op, formatSize(t.Size), t.Count, t.Concurrency, t.MBPerSecond, t.Errors)
 		}
-		tw.Flush()
 		for _, t := range r.Large {
 			if t.FirstError != "" {
 				fmt.Fprintf(&b, "first error, large %s: %s\n", t.Op, t.FirstError)

@@ -144,6 +144,11 @@ func TestRunAgainstFakeS3(t *testing.T) {
 	if len(rep.Aims) != 3 || rep.Aims[0].Status == "n/a" || rep.Aims[1].Status != "n/a" {
 		t.Errorf("aims = %+v", rep.Aims)
 	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + text.String())
 }
 
 func TestRunCatchesCorruptGET(t *testing.T) {
