@@ -227,8 +227,8 @@ func TestRanges(t *testing.T) {
 		{"bytes=-3", "789", "bytes 7-9/10", 206},
 		{"bytes=-30", "0123456789", "bytes 0-9/10", 206},
 		{"bytes=8-100", "89", "bytes 8-9/10", 206},
-		{"bytes=abc", "0123456789", "", 200},    // unparseable: ignored
-		{"bytes=5-2", "0123456789", "", 200},    // last < first: ignored
+		{"bytes=abc", "0123456789", "", 200},     // unparseable: ignored
+		{"bytes=5-2", "0123456789", "", 200},     // last < first: ignored
 		{"bytes=0-1,3-4", "0123456789", "", 200}, // several ranges: whole object
 		{"items=0-1", "0123456789", "", 200},
 	}
