@@ -19,8 +19,13 @@ import (
 )
 
 // maxAttempts bounds how often Update runs its function before giving up
-// with storage.ErrConflict.
-const maxAttempts = 100
+// with storage.ErrConflict. exclusiveAfter is the number of conflicts after
+// which an Update runs alone (see gate), so a transaction on a hot key
+// cannot starve behind an endless stream of faster winners.
+const (
+	maxAttempts    = 100
+	exclusiveAfter = 3
+)
 
 // Options configures Open.
 type Options struct {
@@ -47,6 +52,11 @@ type Store struct {
 	db    *pebble.DB
 	clock clock.Clock
 	log   *slog.Logger
+
+	// gate is held shared by every Update attempt and exclusively by an
+	// attempt that has conflicted exclusiveAfter times: with no concurrent
+	// commit it cannot conflict again. Lock order: gate before mu.
+	gate sync.RWMutex
 
 	// ops counts Update and View calls in progress, so Close waits for them
 	// before closing Pebble (which panics on use after close).
@@ -234,7 +244,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := s.attempt(ctx, fn)
+		res, err := s.attempt(ctx, fn, attempt >= exclusiveAfter)
 		switch res.outcome {
 		case outcomeDone:
 			return err
@@ -265,7 +275,23 @@ type attemptResult struct {
 }
 
 // attempt runs fn once and commits it if it validates.
-func (s *Store) attempt(ctx context.Context, fn func(tx storage.Tx) error) (attemptResult, error) {
+func (s *Store) attempt(ctx context.Context, fn func(tx storage.Tx) error, exclusive bool) (attemptResult, error) {
+	if exclusive {
+		s.gate.Lock()
+		defer s.gate.Unlock()
+		// Commits handed to Pebble before we took the gate may still be
+		// syncing; start after them so that none of them is newer than
+		// our start.
+		s.mu.Lock()
+		last := s.last
+		s.mu.Unlock()
+		if err := s.waitDurable(ctx, last); err != nil {
+			return attemptResult{}, err
+		}
+	} else {
+		s.gate.RLock()
+		defer s.gate.RUnlock()
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
