@@ -2,9 +2,7 @@ package object
 
 import (
 	"context"
-	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"sluice/internal/clock"
 	"sluice/internal/storage"
+	"sluice/internal/storage/blobstore"
 	"sluice/internal/storage/pebblestore"
 )
 
@@ -37,7 +36,10 @@ func newEnv(t testing.TB, inlineLimit int) *env {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	blobs := newTestBlobs(t, fs)
+	blobs, err := blobstore.Open(blobstore.Options{Dir: "blobs", FS: fs, Clock: clk})
+	if err != nil {
+		t.Fatalf("open blobs: %v", err)
+	}
 	return &env{
 		svc:   New(Config{Store: st, Blobs: blobs, Clock: clk, InlineLimit: inlineLimit}),
 		store: st,
@@ -97,70 +99,4 @@ func (e *env) referencedBlobs(t testing.TB) []storage.BlobID {
 		}
 	}
 	return out
-}
-
-// newTestBlobs is a stand-in for internal/storage/blobstore until it lands:
-// an in-memory implementation of storage.Blobs.
-func newTestBlobs(t testing.TB, _ vfs.FS) storage.Blobs {
-	return &memBlobs{m: map[storage.BlobID]memBlob{}}
-}
-
-type memBlobs struct {
-	mu   sync.Mutex
-	next int
-	m    map[storage.BlobID]memBlob
-}
-
-type memBlob struct {
-	data    []byte
-	written time.Time
-}
-
-func (b *memBlobs) Write(ctx context.Context, r io.Reader) (storage.BlobID, int64, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return "", 0, err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.next++
-	id := storage.BlobID(strings.Repeat("x", b.next%3) + string(rune('a'+b.next%26)) + time.Duration(b.next).String())
-	b.m[id] = memBlob{data: data}
-	return id, int64(len(data)), nil
-}
-
-func (b *memBlobs) Open(id storage.BlobID) (storage.Blob, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	x, ok := b.m[id]
-	if !ok {
-		return nil, storage.ErrNotFound
-	}
-	return memOpen{strings.NewReader(string(x.data))}, nil
-}
-
-type memOpen struct{ *strings.Reader }
-
-func (memOpen) Close() error { return nil }
-
-func (b *memBlobs) Remove(id storage.BlobID) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.m, id)
-	return nil
-}
-
-func (b *memBlobs) Walk(fn func(storage.BlobID, time.Time) error) error {
-	b.mu.Lock()
-	var ids []storage.BlobID
-	for id := range b.m {
-		ids = append(ids, id)
-	}
-	b.mu.Unlock()
-	for _, id := range ids {
-		if err := fn(id, time.Time{}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
