@@ -26,6 +26,14 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *request, op operation) 
 		}
 		// auth.ErrSigV2 is an *auth.Error too (501 NotImplemented with a
 		// hint to use SigV4): toAPIError sends it as it is.
+		if op.name == "HeadBucket" && errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+			// A refused HeadBucket still names the region of a bucket that
+			// exists, as S3 does, so that clients can retry in the right one.
+			if _, gerr := h.cfg.Objects.GetBucket(r.Context(), r.bucket); gerr == nil {
+				e, _ := authError(err)
+				return e.withHeader("x-amz-bucket-region", h.cfg.Region)
+			}
+		}
 		return err
 	}
 	return h.preparePayload(r, res.PayloadHash)

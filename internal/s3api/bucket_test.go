@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -240,9 +239,12 @@ func TestWrongSignature(t *testing.T) {
 	if e.exists("sig", "k") {
 		t.Errorf("an object was stored with a wrong signature")
 	}
-	eb := e.wantError(e.do(rawRequest{method: "GET", path: "/sig?list-type=2", secret: "wrong"}), 403, "SignatureDoesNotMatch", "")
-	_ = eb
-	resp := e.do(rawRequest{method: "GET", path: "/sig?list-type=2", secret: "wrong"})
+	e.wantError(e.do(rawRequest{method: "GET", path: "/sig?list-type=2", secret: "wrong"}), 403, "SignatureDoesNotMatch", "")
+	resp := e.do(rawRequest{method: "HEAD", path: "/sig", secret: "wrong"})
+	if resp.status != 403 || resp.header.Get("x-amz-bucket-region") != "us-east-1" {
+		t.Errorf("HeadBucket with a wrong signature: %d region %q", resp.status, resp.header.Get("x-amz-bucket-region"))
+	}
+	resp = e.do(rawRequest{method: "GET", path: "/sig?list-type=2", secret: "wrong"})
 	if !strings.Contains(string(resp.body), "<StringToSign>") || !strings.Contains(string(resp.body), "<CanonicalRequest>") {
 		t.Errorf("SignatureDoesNotMatch without StringToSign/CanonicalRequest: %s", resp.body)
 	}
@@ -290,5 +292,4 @@ func TestVirtualHostedRaw(t *testing.T) {
 	if resp.status != 200 || string(resp.body) != "vhost" {
 		t.Errorf("GET with x-id and upper-case host: %d %q", resp.status, resp.body)
 	}
-	var _ types.Bucket
 }
