@@ -50,7 +50,7 @@ func (s *Service) putObject(ctx context.Context, in PutInput) (Object, error) {
 		alg = in.Checksum.Algorithm
 	}
 	var sum hash.Hash
-	if alg != "" {
+	if alg != "" || in.Checksum != nil {
 		if sum = NewChecksumHash(alg); sum == nil {
 			return Object{}, fmt.Errorf("%w %q", ErrInvalidChecksumAlgorithm, alg)
 		}

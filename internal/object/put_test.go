@@ -262,6 +262,8 @@ func TestPutFailuresLeaveNothing(t *testing.T) {
 				}},
 			{"unknown checksum algorithm", PutInput{Body: bytes.NewReader(body), Size: int64(size), ChecksumAlgorithm: "MD5"},
 				func(err error) bool { return errors.Is(err, ErrInvalidChecksumAlgorithm) }},
+			{"checksum without algorithm", PutInput{Body: bytes.NewReader(body), Size: int64(size), Checksum: &Checksum{Value: "AAAAAA=="}},
+				func(err error) bool { return errors.Is(err, ErrInvalidChecksumAlgorithm) }},
 		} {
 			t.Run(fmt.Sprintf("%s/%d", tc.name, size), func(t *testing.T) {
 				e := newEnv(t, testInline)
