@@ -1,0 +1,100 @@
+// Package pebblestore is the embedded storage engine: storage.Store on
+// Pebble (cockroachdb/pebble/v2). Pebble has atomic batches, not
+// transactions; the transaction layer here is Sluice's own, optimistic, and
+// small.
+//
+// # Transactions
+//
+// Every commit gets a number, in the order it is handed to Pebble. The
+// store keeps a durable watermark D: every commit numbered <= D has returned
+// from its WAL sync.
+//
+//  1. An attempt of Update starts at S = D and runs fn on a Pebble indexed
+//     batch (reads see the batch's own writes over the live database). It
+//     records the point keys it reads and writes and the [lower, upper)
+//     range of every iterator it opens (BlobReferenced and Messages are
+//     range reads too).
+//  2. Validation, under mu: for every commit numbered > S still in the log,
+//     if its written keys meet our read keys, our written keys or our read
+//     ranges, the attempt conflicts: its batch is discarded, Update waits
+//     until that commit is durable, and runs fn again. If fn returned an
+//     error, the attempt is still validated first, so an error computed from
+//     an inconsistent view is never returned.
+//  3. A validated attempt with writes takes the next number, records its
+//     written keys in the log, and is handed to Pebble with
+//     DB.ApplyNoSyncWait(batch, Sync), still under mu. Then mu is released
+//     and Batch.SyncWait waits for the WAL sync; concurrent commits wait for
+//     the same sync (group commit). The number is then marked done and D
+//     advances over every contiguous done number.
+//  4. Log entries that no running attempt (start S) and no future attempt
+//     (start >= D) can need are pruned.
+//
+// After exclusiveAfter conflicts an attempt takes gate exclusively: it waits
+// for every commit in flight to become durable and runs alone, so it cannot
+// conflict again. This bounds starvation on hot keys (a counter updated by
+// many goroutines); storage.ErrConflict after maxAttempts is then
+// practically unreachable.
+//
+// # Why it is serializable
+//
+// The serial order is the commit number order. Take a committed attempt T
+// with start S and number N. Every commit numbered <= S had finished (was
+// applied and published in Pebble) before T started, so T's reads saw all of
+// them. Any commit that T could have seen beyond that has a number > S (a
+// batch reaches Pebble only after getting its number, under mu), and every
+// such commit numbered < N was checked at validation: none wrote a key T
+// read or a key in a range T read. So each value T read is the value as of
+// S, which is also its value just before N: T reads exactly what it would
+// have read running alone at position N. Commits numbered > N validate
+// against T in turn. Counting our own written keys as conflicts too keeps
+// two writers of one key from ever being in flight together, and handing
+// batches to Pebble under mu makes Pebble's sequence order equal to the
+// number order anyway, so the database state is the state of that serial
+// order. Read-only attempts and attempts whose fn failed are validated the
+// same way and write nothing.
+//
+// # Visibility and durability (checked in Pebble's commit.go)
+//
+// Pebble does NOT make a Sync batch visible only after its WAL sync:
+// commitPipeline.Commit writes the batch to the WAL, applies it to the
+// memtable and publishes its sequence number (visible to readers), and only
+// then waits for the sync ("waiting for the WAL sync after ratcheting the
+// visible sequence number allows another goroutine to read committed data
+// before the WAL has synced", commitPipeline's doc comment). Sluice must not
+// show data a crash could take back, so:
+//
+//   - Update: a commit that is visible but not yet durable has a number > D
+//     and thus > S of any attempt that could see it; reading any of its keys
+//     is a conflict, so no committed transaction (and no returned error)
+//     depends on data that is not durable. Update returns only after
+//     SyncWait.
+//   - View: takes a Pebble snapshot under mu, which therefore holds exactly
+//     the commits numbered <= last, then waits until D >= last before running
+//     fn. Cost: at most one WAL sync of latency while commits are in flight.
+//   - WaitEnqueued channels are closed after the sync.
+//
+// The WAL is one sequential log, so a crash keeps a prefix of the commits in
+// Pebble order; since that order is the number order and conflicting commits
+// are never in flight together, a surviving commit never depends on a lost
+// one.
+//
+// # Queue messages
+//
+// Enqueue allocates a store-wide increasing seq (an atomic counter seeded at
+// Open from a persisted high-water mark, so ids are never reused) and writes
+// the message under 0x00 'q' <queue> 0x00 <seq>; the id is the seq in 16 hex
+// digits, so ids sort as keys do. Seqs are allocated while fn runs, before
+// the commit order is known, so a commit whose smallest seq in a queue is
+// not above the highest already committed into that queue is treated as a
+// conflict and rerun with fresh seqs: within a queue, key order is commit
+// order, and a reader that has seen a message never later finds a new one
+// before it. EnqueuedAt is stamped by the store's clock when Enqueue is
+// called.
+//
+// # Reserved keys
+//
+// Keys starting with 0x00 belong to the engine (queue messages, blob
+// references 0x00 'r' <id> 0x00 <owner>, counters). Set, Delete and Get of
+// such a key return storage.ErrReservedKey, and NewIterator clamps its lower
+// bound to 0x01 so domain scans never see them.
+package pebblestore
