@@ -84,7 +84,7 @@ func presignS3(t *testing.T, r *http.Request, c Credentials, at time.Time, expir
 // viaWire sends r to a loopback server and verifies it there, so the path,
 // query and headers are what net/http's server gives a handler. It also
 // returns the body the handler could read after Verify.
-func viaWire(t *testing.T, v *Verifier, r *http.Request) (*Result, error, []byte) {
+func viaWire(t *testing.T, v *Verifier, r *http.Request) (*Result, []byte, error) {
 	t.Helper()
 	type out struct {
 		res  *Result
@@ -116,7 +116,7 @@ func viaWire(t *testing.T, v *Verifier, r *http.Request) (*Result, error, []byte
 	}
 	resp.Body.Close()
 	o := <-ch
-	return o.res, o.err, o.body
+	return o.res, o.body, o.err
 }
 
 func mustReq(t *testing.T, method, url string, body []byte) *http.Request {
@@ -173,7 +173,7 @@ func TestS3HeaderSignedAccepted(t *testing.T) {
 			}
 			payload := sha(tc.body)
 			signS3(t, r, rootCred, payload, t0)
-			res, err, _ := viaWire(t, newVerifier(t0.Add(3*time.Minute)), r)
+			res, _, err := viaWire(t, newVerifier(t0.Add(3*time.Minute)), r)
 			if err != nil {
 				t.Fatalf("url %s: got %v, want success", tc.url, err)
 			}
@@ -192,7 +192,7 @@ func TestS3UnsignedPayloadAndStreamingValuesAccepted(t *testing.T) {
 	for _, p := range []string{UnsignedPayload, StreamingPayload, StreamingPayloadTrailer, StreamingUnsignedTrailer} {
 		r := mustReq(t, "PUT", "http://localhost:9000/b/k", []byte("data"))
 		signS3(t, r, rootCred, p, t0)
-		res, err, _ := viaWire(t, newVerifier(t0), r)
+		res, _, err := viaWire(t, newVerifier(t0), r)
 		if err != nil || res.PayloadHash != p {
 			t.Fatalf("payload %s: got %v %+v", p, err, res)
 		}
@@ -361,7 +361,7 @@ func TestS3Failures(t *testing.T) {
 				now = t0
 			}
 			r := tc.build(t)
-			_, err, _ := viaWire(t, newVerifier(now), r)
+			_, _, err := viaWire(t, newVerifier(now), r)
 			ae := wantCode(t, tc.name, err, tc.code, tc.status)
 			if tc.field[0] != "" && ae.Field(tc.field[0]) != tc.field[1] {
 				t.Fatalf("field %s: got %q want %q (fields %v)", tc.field[0], ae.Field(tc.field[0]), tc.field[1], ae.Fields)
@@ -373,7 +373,7 @@ func TestS3Failures(t *testing.T) {
 func TestSignatureMismatchDetails(t *testing.T) {
 	r := mustReq(t, "GET", "http://localhost:9000/b/a%20b?prefix=x", nil)
 	signS3(t, r, Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wrong"}, sha(nil), t0)
-	_, err, _ := viaWire(t, newVerifier(t0), r)
+	_, _, err := viaWire(t, newVerifier(t0), r)
 	ae := wantCode(t, "mismatch", err, "SignatureDoesNotMatch", 403)
 	cr := ae.Field("CanonicalRequest")
 	wantPrefix := "GET\n/b/a%20b\nprefix=x\nhost:localhost:9000\n"
@@ -396,7 +396,7 @@ func TestSkewBoundary(t *testing.T) {
 	for _, d := range []time.Duration{-15 * time.Minute, -14 * time.Minute, 0, 14 * time.Minute, 15 * time.Minute} {
 		r := mustReq(t, "GET", "http://localhost:9000/b/k", nil)
 		signS3(t, r, rootCred, sha(nil), t0)
-		if _, err, _ := viaWire(t, newVerifier(t0.Add(d)), r); err != nil {
+		if _, _, err := viaWire(t, newVerifier(t0.Add(d)), r); err != nil {
 			t.Fatalf("clock offset %v: got %v, want success", d, err)
 		}
 	}
@@ -405,7 +405,7 @@ func TestSkewBoundary(t *testing.T) {
 func TestPresigned(t *testing.T) {
 	t.Run("get accepted", func(t *testing.T) {
 		r := presignS3(t, mustReq(t, "GET", "http://localhost:9000/b/a%20b%2Bc?x-id=GetObject&response-content-type=text%2Fplain", nil), rootCred, t0, "3600")
-		res, err, _ := viaWire(t, newVerifier(t0.Add(59*time.Minute)), r)
+		res, _, err := viaWire(t, newVerifier(t0.Add(59*time.Minute)), r)
 		if err != nil {
 			t.Fatalf("url %s: got %v", r.URL, err)
 		}
@@ -419,7 +419,7 @@ func TestPresigned(t *testing.T) {
 		in.Header.Set("X-Amz-Meta-Owner", "me") // signed header (not hoisted)
 		in.Header.Set("X-Amz-Acl", "private")   // signed header
 		r := presignS3(t, in, rootCred, t0, "600")
-		res, err, _ := viaWire(t, newVerifier(t0), r)
+		res, _, err := viaWire(t, newVerifier(t0), r)
 		if err != nil {
 			t.Fatalf("url %s headers %v: got %v", r.URL, r.Header, err)
 		}
@@ -429,7 +429,7 @@ func TestPresigned(t *testing.T) {
 		// Same URL with a different content type must fail.
 		r2 := presignS3(t, in, rootCred, t0, "600")
 		r2.Header.Set("Content-Type", "text/html")
-		_, err, _ = viaWire(t, newVerifier(t0), r2)
+		_, _, err = viaWire(t, newVerifier(t0), r2)
 		wantCode(t, "changed content-type", err, "SignatureDoesNotMatch", 403)
 	})
 	fails := []struct {
@@ -471,7 +471,7 @@ func TestPresigned(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(r)
 			}
-			_, err, _ := viaWire(t, newVerifier(tc.now), r)
+			_, _, err := viaWire(t, newVerifier(tc.now), r)
 			ae := wantCode(t, tc.name, err, tc.code, tc.status)
 			if ae.Message != tc.msg {
 				t.Fatalf("url %s: message %q, want %q", r.URL, ae.Message, tc.msg)
@@ -480,7 +480,7 @@ func TestPresigned(t *testing.T) {
 	}
 	t.Run("expired details", func(t *testing.T) {
 		r := presignS3(t, mustReq(t, "GET", "http://localhost:9000/b/k", nil), rootCred, t0, "60")
-		_, err, _ := viaWire(t, newVerifier(t0.Add(time.Hour)), r)
+		_, _, err := viaWire(t, newVerifier(t0.Add(time.Hour)), r)
 		ae := wantCode(t, "expired", err, "AccessDenied", 403)
 		want := []Field{{"X-Amz-Expires", "60"}, {"Expires", "2026-03-01T12:01:00Z"}, {"ServerTime", "2026-03-01T13:00:00Z"}}
 		if len(ae.Fields) != 3 || ae.Fields[0] != want[0] || ae.Fields[1] != want[1] || ae.Fields[2] != want[2] {
@@ -494,18 +494,18 @@ func TestSessionToken(t *testing.T) {
 	v := newVerifier(t0, temp)
 	r := mustReq(t, "GET", "http://localhost:9000/b/k", nil)
 	signS3(t, r, temp, sha(nil), t0)
-	if res, err, _ := viaWire(t, v, r); err != nil || res.Principal != "AWS:AROA:fn" {
+	if res, _, err := viaWire(t, v, r); err != nil || res.Principal != "AWS:AROA:fn" {
 		t.Fatalf("with token: got %v %+v", err, res)
 	}
 	r = mustReq(t, "GET", "http://localhost:9000/b/k", nil)
 	noTok := temp
 	noTok.SessionToken = ""
 	signS3(t, r, noTok, sha(nil), t0)
-	_, err, _ := viaWire(t, v, r)
+	_, _, err := viaWire(t, v, r)
 	wantCode(t, "without token", err, "InvalidToken", 400)
 
 	p := presignS3(t, mustReq(t, "GET", "http://localhost:9000/b/k", nil), temp, t0, "60")
-	if _, err, _ := viaWire(t, v, p); err != nil {
+	if _, _, err := viaWire(t, v, p); err != nil {
 		t.Fatalf("presigned with token: got %v", err)
 	}
 }
@@ -569,7 +569,7 @@ func TestOtherServices(t *testing.T) {
 			if err := v4.NewSigner().SignHTTP(context.Background(), awsCreds(rootCred), r, sha(tc.body), tc.service, "eu-west-1", t0); err != nil {
 				t.Fatal(err)
 			}
-			res, err, body := viaWire(t, newVerifier(t0), r)
+			res, body, err := viaWire(t, newVerifier(t0), r)
 			if err != nil {
 				t.Fatalf("got %v", err)
 			}
@@ -588,7 +588,7 @@ func TestOtherServices(t *testing.T) {
 		}
 		r.Body = io.NopCloser(strings.NewReader("Action=ListTopicz&Version=2010-03-31"))
 		r.GetBody = nil
-		_, err, _ := viaWire(t, newVerifier(t0), r)
+		_, _, err := viaWire(t, newVerifier(t0), r)
 		ae := wantCode(t, "tampered body", err, "SignatureDoesNotMatch", 403)
 		q := ae.ForService("sns")
 		if q.Code != "SignatureDoesNotMatch" || q.Status != 403 || len(q.Fields) != 0 {
@@ -603,7 +603,7 @@ func TestOtherServices(t *testing.T) {
 		}
 		v := newVerifier(t0)
 		v.BodyLimit = func(string) int64 { return 99 }
-		_, err, _ := viaWire(t, v, r)
+		_, _, err := viaWire(t, v, r)
 		var ae *Error
 		if !errors.As(err, &ae) || ae.Kind != KindBodyTooLarge || ae.ForService("sqs").Status != 413 {
 			t.Fatalf("got %v", err)

@@ -118,7 +118,7 @@ func measureLoopback(ctx context.Context, client *http.Client, url string, n int
 		start := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("L: %w", err)
+			return nil, fmt.Errorf("loopback round trip (L): %w", err)
 		}
 		drainClose(resp.Body)
 		if i >= warmup {
@@ -159,7 +159,7 @@ func measureCeiling(ctx context.Context, client *http.Client, url string, d time
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return 0, fmt.Errorf("C: %w", firstErr)
+		return 0, fmt.Errorf("loopback POST ceiling (C): %w", firstErr)
 	}
 	return perSecond(int(done.Load()), time.Since(start)), ctx.Err()
 }

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -252,10 +251,6 @@ func (e *env) exists(bucket, key string) bool {
 	e.t.Helper()
 	_, err := e.objects.HeadObject(context.Background(), bucket, key)
 	return err == nil
-}
-
-func escapeKey(k string) string {
-	return strings.ReplaceAll(url.PathEscape(k), "%2F", "/")
 }
 
 // newTestBlobs is an in-memory blob store for these tests.

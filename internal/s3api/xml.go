@@ -7,9 +7,6 @@ import (
 	"time"
 )
 
-// s3NS is the namespace of every S3 response document.
-const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
-
 // maxXMLBody bounds the XML request bodies this package reads
 // (CreateBucketConfiguration is a few hundred bytes).
 const maxXMLBody = 16 << 10

@@ -119,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 	objects := object.New(object.Config{Store: s.store, Blobs: s.blobs, Clock: cfg.Clock})
 	s3 := s3api.New(s3api.Config{
 		Objects:    objects,
-		Verifier:   &auth.Verifier{Keys: auth.StaticKeyring{root}, Clock: cfg.Clock},
+		Verifier:   &auth.Verifier{Keys: auth.NewStaticKeyring(root), Clock: cfg.Clock},
 		Region:     cfg.Region,
 		Domains:    s.cfg.Domains,
 		Owner:      s3api.Owner{ID: cfg.AccountID, DisplayName: "sluice"},

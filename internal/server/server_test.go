@@ -218,8 +218,8 @@ func TestHealthAndMetrics(t *testing.T) {
 	srv := start(t, Config{RootAccessKey: testAccessKey, RootSecretKey: testSecretKey})
 	c := s3Client(t, srv.Server)
 	ctx := context.Background()
-	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("m")})
-	c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("m"), Key: aws.String("nope")})
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("metrics")})
+	c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("metrics"), Key: aws.String("nope")})
 
 	resp, err := http.Get(srv.URL() + "/_sluice/health")
 	if err != nil {
@@ -245,7 +245,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		`go_goroutines`,
 	} {
 		if !bytes.Contains(raw, []byte(want)) {
-			t.Errorf("metrics lack %s", want)
+			t.Errorf("metrics lack %s in:\n%s", want, grepLines(raw, "sluice_"))
 		}
 	}
 }
@@ -287,4 +287,14 @@ func TestRestartKeepsCredentialsAndObjects(t *testing.T) {
 	if string(data) != "kept" {
 		t.Fatalf("after restart got %q, want kept", data)
 	}
+}
+
+func grepLines(raw []byte, substr string) string {
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.Contains(line, substr) && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
