@@ -106,6 +106,7 @@ type Service struct {
 	clock       clock.Clock
 	log         *slog.Logger
 	inlineLimit int
+	failpoint   func(name string)
 }
 
 // Config is what New needs.
@@ -120,7 +121,22 @@ type Config struct {
 	// Logger receives what cannot be returned (a failed clean-up of an
 	// unreferenced blob). Nil discards.
 	Logger *slog.Logger
+	// Failpoint, when set, is called with one of the Failpoint* names at
+	// the narrow windows of a write, so that crash tests
+	// (internal/crashtest) can take a crash image of the filesystem there.
+	// Nil in production; it must not call back into the Service.
+	Failpoint func(name string)
 }
+
+// Failpoint names passed to Config.Failpoint.
+const (
+	// FailpointPutBeforeCommit: the body is read and checked (and, for a
+	// blob, durable under its id), the record is not committed yet.
+	FailpointPutBeforeCommit = "object.put.before-commit"
+	// FailpointPutCommitted: the record's commit returned (it is durable),
+	// PutObject has not returned yet.
+	FailpointPutCommitted = "object.put.committed"
+)
 
 // DefaultInlineLimit keeps small objects in their record: one durable
 // commit instead of a blob write, a blob sync, a directory sync and a commit.
@@ -137,7 +153,14 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: cfg.Store, blobs: cfg.Blobs, clock: cfg.Clock, log: cfg.Logger, inlineLimit: cfg.InlineLimit}
+	return &Service{store: cfg.Store, blobs: cfg.Blobs, clock: cfg.Clock, log: cfg.Logger, inlineLimit: cfg.InlineLimit, failpoint: cfg.Failpoint}
+}
+
+// fail calls the configured failpoint, if any.
+func (s *Service) fail(name string) {
+	if s.failpoint != nil {
+		s.failpoint(name)
+	}
 }
 
 // PutInput is a PutObject request.

@@ -150,6 +150,7 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 	}
 	k := objectKey(in.Bucket, in.Key)
 	owner := blobOwner(tableObject, in.Bucket, in.Key, NullVersion)
+	s.fail(FailpointPutBeforeCommit)
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
 		if _, err := getBucket(tx, in.Bucket); err != nil {
 			return err
@@ -168,6 +169,7 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 	if err != nil {
 		return Object{}, err
 	}
+	s.fail(FailpointPutCommitted)
 	return rec.Object, nil
 }
 
