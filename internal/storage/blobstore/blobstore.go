@@ -50,14 +50,37 @@ type Options struct {
 	FS vfs.FS
 	// Clock stamps write times; nil means clock.Real{}.
 	Clock clock.Clock
+	// Failpoint, when set, is called with one of the Failpoint* names at
+	// the steps of Write, so that crash tests (internal/crashtest) can take
+	// a crash image of the filesystem there. Nil in production; it must not
+	// call back into the Store.
+	Failpoint func(name string)
 }
+
+// Failpoint names passed to Options.Failpoint, in the order Write reaches
+// them.
+const (
+	// FailpointWritten: the bytes are written to the temporary file, not
+	// synced.
+	FailpointWritten = "blobstore.written"
+	// FailpointSynced: the temporary file is synced and closed, not yet
+	// renamed to its id.
+	FailpointSynced = "blobstore.synced"
+	// FailpointRenamed: the file has its final name; the directory entry is
+	// not synced yet.
+	FailpointRenamed = "blobstore.renamed"
+	// FailpointDurable: the directory is synced; Write is about to return
+	// the id.
+	FailpointDurable = "blobstore.durable"
+)
 
 // Store is a blob store on a vfs.FS. It implements storage.Blobs.
 type Store struct {
 	dir   string
 	fs    vfs.FS
 	clock clock.Clock
-	bufs  sync.Pool // *[]byte of bufSize: memory does not grow with blob size
+	fail  func(name string) // Options.Failpoint, or a no-op
+	bufs  sync.Pool         // *[]byte of bufSize: memory does not grow with blob size
 
 	// dirMu serialises creating subdirectories so that the parent is
 	// synced once per new subdirectory.
@@ -68,7 +91,10 @@ type Store struct {
 // temporary files a crash left behind (no write can be in progress in a
 // store that is just being opened).
 func Open(opts Options) (*Store, error) {
-	s := &Store{dir: opts.Dir, fs: opts.FS, clock: opts.Clock}
+	s := &Store{dir: opts.Dir, fs: opts.FS, clock: opts.Clock, fail: opts.Failpoint}
+	if s.fail == nil {
+		s.fail = func(string) {}
+	}
 	if s.fs == nil {
 		s.fs = vfs.Default
 	}
@@ -181,6 +207,7 @@ func (s *Store) Write(ctx context.Context, r io.Reader) (storage.BlobID, int64, 
 	}
 	n, err := s.copy(ctx, f, r)
 	if err == nil {
+		s.fail(FailpointWritten)
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -191,6 +218,7 @@ func (s *Store) Write(ctx context.Context, r io.Reader) (storage.BlobID, int64, 
 		_ = s.fs.Remove(tmp)
 		return "", 0, fmt.Errorf("blobstore: write: %w", err)
 	}
+	s.fail(FailpointSynced)
 	var ts [timeHex / 2]byte
 	binary.BigEndian.PutUint64(ts[:], uint64(s.clock.Now().UnixNano()))
 	id := storage.BlobID(prefix + hex.EncodeToString(ts[:]))
@@ -198,11 +226,13 @@ func (s *Store) Write(ctx context.Context, r io.Reader) (storage.BlobID, int64, 
 		_ = s.fs.Remove(tmp)
 		return "", 0, fmt.Errorf("blobstore: rename: %w", err)
 	}
+	s.fail(FailpointRenamed)
 	if err := syncDir(s.fs, sub); err != nil {
 		// The blob may or may not survive a crash; never hand out its id.
 		_ = s.fs.Remove(s.path(id))
 		return "", 0, fmt.Errorf("blobstore: sync directory: %w", err)
 	}
+	s.fail(FailpointDurable)
 	return id, n, nil
 }
 
