@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 
 	"sluice/internal/object"
@@ -43,6 +44,8 @@ const (
 	errNotImplemented
 	errPreconditionFailed
 	errChecksumMismatch
+	errRequestHeaderSectionTooLarge
+	errRequestTimeout
 )
 
 // errorSpec is one row: the AWS code, HTTP status and default message.
@@ -85,6 +88,10 @@ var errorTable = map[errCode]errorSpec{
 	// match the calculated checksum." (recorded S3 answers for CRC32, SHA1
 	// and SHA256); newError's caller fills it in.
 	errChecksumMismatch: {"BadDigest", http.StatusBadRequest, "The %s you specified did not match the calculated checksum."},
+	// Both from the S3 API reference "Error responses" list; the message
+	// of the first as S3 sends it (versity/versitygw issue 2180).
+	errRequestHeaderSectionTooLarge: {"RequestHeaderSectionTooLarge", http.StatusBadRequest, "Your request header section exceeds the maximum allowed size."},
+	errRequestTimeout:               {"RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."},
 }
 
 // field is one extra element of the <Error> document (BucketName, Key,
@@ -174,6 +181,10 @@ func toAPIError(err error, t target) (*Error, bool) {
 		return newError(errInvalidURI), true
 	case errors.Is(err, object.ErrBadDigest):
 		return newError(errBadDigest), true
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The server's body idle timeout fired (a client that stopped
+		// sending mid-body): S3 answers RequestTimeout.
+		return newError(errRequestTimeout), true
 	case errors.Is(err, object.ErrIncompleteBody), errors.Is(err, io.ErrUnexpectedEOF):
 		// A client that closes the connection before Content-Length bytes
 		// arrive makes net/http's body reader fail with ErrUnexpectedEOF.

@@ -119,6 +119,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 
 // serve runs authentication, the payload checks and the operation.
 func (h *Handler) serve(w http.ResponseWriter, r *request, op operation) error {
+	if err := checkHeaderSection(r.Request); err != nil {
+		return err
+	}
 	if err := h.authenticate(w, r, op); err != nil {
 		return err
 	}

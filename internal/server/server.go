@@ -58,6 +58,17 @@ type Config struct {
 	SweepEvery time.Duration
 	// ShutdownTimeout bounds the graceful shutdown; default 10s.
 	ShutdownTimeout time.Duration
+
+	// Per-phase timeouts (limits.go): a zero field takes its Default*
+	// value, a negative one disables that bound.
+	ReadHeaderTimeout time.Duration // reading the request headers
+	BodyIdleTimeout   time.Duration // a request body making no progress
+	WriteIdleTimeout  time.Duration // a response write that cannot proceed
+	IdleTimeout       time.Duration // a keep-alive connection between requests
+	// MaxHeaderBytes bounds the request headers net/http reads; default
+	// DefaultMaxHeaderBytes. S3's own 8 KiB limit is checked by the S3
+	// handler, with S3's error.
+	MaxHeaderBytes int
 }
 
 // Server is a running Sluice: its storage, its parts and its listener.
@@ -128,10 +139,10 @@ func New(cfg Config) (*Server, error) {
 		Registerer: s.registry,
 	})
 	s.http = &http.Server{
-		Handler:           s.routes(s3),
-		ReadHeaderTimeout: 15 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		Handler:           s.withPhaseTimeouts(s.routes(s3)),
+		ReadHeaderTimeout: max(cfg.ReadHeaderTimeout, 0),
+		IdleTimeout:       max(cfg.IdleTimeout, 0),
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	return s, nil
@@ -164,6 +175,21 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.BodyIdleTimeout == 0 {
+		cfg.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	if cfg.WriteIdleTimeout == 0 {
+		cfg.WriteIdleTimeout = DefaultWriteIdleTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	return cfg
 }
