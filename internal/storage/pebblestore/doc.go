@@ -69,8 +69,17 @@
 //     depends on data that is not durable. Update returns only after
 //     SyncWait.
 //   - View: takes a Pebble snapshot under mu, which therefore holds exactly
-//     the commits numbered <= last, then waits until D >= last before running
-//     fn. Cost: at most one WAL sync of latency while commits are in flight.
+//     the commits numbered <= last, and notes the write sets of those
+//     numbered > D (not yet durable). Before a point read of key k it waits
+//     until the newest of them that wrote k is durable; before opening an
+//     iterator, the newest that wrote a key in its range. A value read is
+//     then the one written by the newest commit <= last that wrote that key,
+//     which is durable; and since no commit between it and last wrote the
+//     key, the values read together are those of the durable state after the
+//     newest commit waited for: a state a crash cannot take back, consistent
+//     across the keys read. A View that reads nothing in flight (the bucket
+//     record, a GET of one key while others are PUT) never waits for another
+//     request's WAL sync.
 //   - WaitEnqueued channels are closed after the sync.
 //
 // The WAL is one sequential log, so a crash keeps a prefix of the commits in

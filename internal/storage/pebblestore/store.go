@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"sluice/internal/clock"
@@ -38,7 +39,29 @@ type Options struct {
 	Clock clock.Clock
 	// Logger receives Pebble's log lines; nil discards them.
 	Logger *slog.Logger
+	// CacheSize is the block cache in bytes; 0 means DefaultCacheSize.
+	// The cache fills only as blocks are read, so a small database never
+	// uses all of it.
+	CacheSize int64
 }
+
+// Engine tuning, measured with `sluice bench` (docs/benchmarks.md). Pebble's
+// defaults (8 MiB block cache, no bloom filters, 4 MiB memtables) are sized
+// for an embedder that configures them: with them, every point read of an
+// object or bucket record missed the cache and read and decompressed index
+// and data blocks with pread, a quarter of all CPU under load.
+const (
+	// DefaultCacheSize holds the records and index blocks of a few hundred
+	// thousand small objects.
+	DefaultCacheSize = 128 << 20
+	// bloomBitsPerKey gives about a 1 % false positive rate, so a point
+	// read (a PUT of a new key reads its absent previous record) skips the
+	// sstables that do not hold the key instead of searching each.
+	bloomBitsPerKey = 10
+	// memTableSize: fewer, larger flushes; each flush competes with the
+	// WAL syncs of the commits running meanwhile.
+	memTableSize = 32 << 20
+)
 
 // Metrics counts what the transaction layer did since Open.
 type Metrics struct {
@@ -115,11 +138,21 @@ func Open(opts Options) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := pebble.Open(opts.Dir, &pebble.Options{
-		FS:                 fs,
-		Logger:             pebbleLogger{logger},
-		FormatMajorVersion: pebble.FormatNewest,
-	})
+	cacheSize := opts.CacheSize
+	if cacheSize <= 0 {
+		cacheSize = DefaultCacheSize
+	}
+	po := &pebble.Options{
+		FS:                          fs,
+		Logger:                      pebbleLogger{logger},
+		FormatMajorVersion:          pebble.FormatNewest,
+		CacheSize:                   cacheSize,
+		MemTableSize:                memTableSize,
+		MemTableStopWritesThreshold: 4,
+	}
+	// Levels below L0 inherit L0's filter policy (EnsureDefaults).
+	po.Levels[0].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
+	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: open %s: %w", opts.Dir, err)
 	}
@@ -198,8 +231,12 @@ func (s *Store) signal(queues map[string]uint64) {
 // View implements storage.Store. It reads a Pebble snapshot taken under mu,
 // so the snapshot holds exactly the commits numbered <= last (Pebble applies
 // them in our number order, see commit). Pebble publishes a batch before its
-// WAL sync finishes, so View then waits until those commits are durable:
-// it never shows data that a crash could take back.
+// WAL sync finishes, so some of those commits may not be durable yet: View
+// notes their write sets, and a read of a key one of them wrote (or of a
+// range holding such a key) first waits until that commit is durable. So it
+// never shows data that a crash could take back, yet a read that touches no
+// commit in flight (a GET while other keys are being PUT, the bucket record
+// on every request) does not wait for someone else's WAL sync.
 func (s *Store) View(ctx context.Context, fn func(tx storage.ReadTx) error) error {
 	s.mu.Lock()
 	if s.closed {
@@ -209,13 +246,17 @@ func (s *Store) View(ctx context.Context, fn func(tx storage.ReadTx) error) erro
 	s.ops.Add(1)
 	defer s.ops.Done()
 	snap := s.db.NewSnapshot()
-	upTo := s.last
+	t := &tx{s: s, r: snap, ctx: ctx}
+	if s.durable < s.last {
+		// Every commit numbered above durable is in s.commits (prune keeps
+		// them). The entries of this window are never modified afterwards:
+		// appends go past its end and prune copies into a new array, so
+		// the window can be read without mu.
+		i := sort.Search(len(s.commits), func(i int) bool { return s.commits[i].num > s.durable })
+		t.pending = s.commits[i:len(s.commits):len(s.commits)]
+	}
 	s.mu.Unlock()
 	defer snap.Close()
-	if err := s.waitDurable(ctx, upTo); err != nil {
-		return err
-	}
-	t := &tx{s: s, r: snap}
 	defer t.closeIters()
 	return fn(t)
 }

@@ -2,6 +2,7 @@ package pebblestore
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,54 @@ type tx struct {
 	maxSeq   uint64
 
 	iters []*iterator
+
+	// View only: the commits in the snapshot that were not durable when it
+	// was taken (see Store.View), and the highest of them already waited
+	// for. ctx bounds those waits.
+	ctx     context.Context
+	pending []commitRecord
+	waited  uint64
+}
+
+// waitKey makes a View read of key safe: if a commit in the snapshot that
+// was not yet durable wrote key, it waits until that commit is durable.
+func (t *tx) waitKey(key []byte) error {
+	return t.waitFor(func(k string) bool { return k == string(key) })
+}
+
+// waitRange does the same for a read of every key in [lower, upper) (nil
+// upper: unbounded).
+func (t *tx) waitRange(lower, upper []byte) error {
+	return t.waitFor(func(k string) bool {
+		return k >= string(lower) && (upper == nil || k < string(upper))
+	})
+}
+
+func (t *tx) waitFor(match func(k string) bool) error {
+	var need uint64
+	for i := len(t.pending) - 1; i >= 0; i-- {
+		c := t.pending[i]
+		if c.num <= t.waited || c.num <= need {
+			break
+		}
+		for _, k := range c.writes {
+			if match(k) {
+				need = c.num
+				break
+			}
+		}
+	}
+	if need == 0 {
+		return nil
+	}
+	if err := t.s.waitDurable(t.ctx, need); err != nil {
+		return err
+	}
+	t.waited = need
+	if need == t.pending[len(t.pending)-1].num {
+		t.pending = nil // everything in the snapshot is durable now
+	}
+	return nil
 }
 
 type keyRange struct{ lower, upper []byte }
@@ -84,6 +133,11 @@ func (t *tx) get(key []byte) ([]byte, error) {
 	if t.reads != nil {
 		t.reads[string(key)] = struct{}{}
 	}
+	if t.pending != nil {
+		if err := t.waitKey(key); err != nil {
+			return nil, err
+		}
+	}
 	v, closer, err := t.r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, storage.ErrNotFound
@@ -117,6 +171,11 @@ func (t *tx) newIter(lower, upper []byte) (*iterator, error) {
 	}
 	if t.reads != nil {
 		t.ranges = append(t.ranges, keyRange{lower, upper})
+	}
+	if t.pending != nil {
+		if err := t.waitRange(lower, upper); err != nil {
+			return nil, err
+		}
 	}
 	it := &iterator{lower: lower, upper: upper}
 	if upper != nil && bytes.Compare(lower, upper) >= 0 {
