@@ -21,8 +21,11 @@
 // services encode the already-encoded path a second time (go-v2 does not
 // normalise it, botocore does; both forms are accepted).
 //
-// Signature Version 2 and the aws-chunked streaming signatures come later:
-// a SigV2 request gets ErrSigV2 (so a V2 verifier can be plugged in front),
-// and Result carries the signing key, seed signature and scope a chunk
-// verifier needs (Result.ChunkSignature).
+// Signature Version 2 (header "AWS AKID:sig" and presigned
+// AWSAccessKeyId/Signature/Expires) is verified too, for S3 only
+// (sigv2.go); VerifyS3 takes the bucket of a virtual-hosted request since
+// SigV2 signs it. aws-chunked bodies (the three STREAMING forms) are
+// decoded by ChunkedReader (chunked.go), which checks every chunk
+// signature and the trailer signature against the request's seed
+// signature, and hands the trailers to the caller after EOF.
 package auth

@@ -105,6 +105,9 @@ type Result struct {
 	Scope         string
 	SignedHeaders []string
 	Presigned     bool
+	// SigV2 marks a Signature Version 2 request (sigv2.go): it has no
+	// Region, Scope or SigningKey, so it cannot carry signed chunks.
+	SigV2 bool
 	// PayloadHash is the x-amz-content-sha256 value as signed (a hex
 	// digest or one of the UNSIGNED/STREAMING values); UNSIGNED-PAYLOAD for
 	// an S3 presigned URL without one; the body's digest for non-S3
@@ -126,17 +129,6 @@ func (res *Result) ChunkSignature(prevSignature, chunkSHA256 string) string {
 	sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + res.AmzDate + "\n" + res.Scope + "\n" +
 		prevSignature + "\n" + emptySHA256 + "\n" + chunkSHA256
 	return hex.EncodeToString(hmacSHA256(res.SigningKey, []byte(sts)))
-}
-
-// ErrSigV2 is returned (as an *Error of KindUnsupportedAuth) for a
-// Signature Version 2 request: header "AWS AKID:sig" or query
-// Signature=/AWSAccessKeyId=. A later SigV2 verifier sits in front of
-// this one; until then the message tells the user how to avoid it.
-var ErrSigV2 = &Error{
-	Kind:    KindUnsupportedAuth,
-	Code:    "NotImplemented",
-	Status:  http.StatusNotImplemented,
-	Message: "Sluice does not accept Signature Version 2 yet; use Signature Version 4 (for boto3/aws-cli set signature_version = s3v4)",
 }
 
 // DerivedKey returns the SigV4 signing key for a secret and scope.
@@ -601,7 +593,8 @@ func skewed(t, now time.Time, max time.Duration) bool {
 // Outcomes:
 //   - a valid signature: the Result, nil;
 //   - no credentials at all: ErrMissingAuth (403 AccessDenied);
-//   - a SigV2 request: ErrSigV2;
+//   - a SigV2 request (header or presigned) is verified as S3 path-style
+//     (VerifyS3 names the bucket of a virtual-hosted one);
 //   - anything else wrong: an *Error with S3's code, status and message
 //     (see Kind for the list), checked in the order AWS checks them.
 //
@@ -609,6 +602,14 @@ func skewed(t, now time.Time, max time.Duration) bool {
 // to hash it; r.Body is then replaced by an in-memory reader of the same
 // bytes.
 func (v *Verifier) Verify(r *http.Request) (*Result, error) {
+	return v.VerifyS3(r, "")
+}
+
+// VerifyS3 is Verify for a request the S3 edge has addressed: hostBucket
+// is the bucket named by the Host of a virtual-hosted style request, ""
+// for path style. Only SigV2 needs it, since its CanonicalizedResource
+// always starts with the bucket.
+func (v *Verifier) VerifyS3(r *http.Request, hostBucket string) (*Result, error) {
 	if len(r.URL.RawQuery) > maxQueryLen {
 		return nil, errQuery("The query string is too long.")
 	}
@@ -627,7 +628,7 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 				"Authorization header is invalid -- one and only one ' ' (space) required", arg...)
 		}
 		if strings.EqualFold(scheme, "AWS") {
-			return nil, ErrSigV2
+			return v.verifyV2Header(r, rest, hostBucket)
 		}
 		if !strings.EqualFold(scheme, Algorithm) {
 			return nil, newErr(KindUnsupportedAuth, "InvalidArgument", http.StatusBadRequest, msgUnsupportedType, arg...)
@@ -642,7 +643,7 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 		return v.verifyQuery(r, params)
 	}
 	if v2Query {
-		return nil, ErrSigV2
+		return v.verifyV2Query(r, params, hostBucket)
 	}
 	return nil, ErrMissingAuth()
 }
