@@ -33,7 +33,10 @@ import (
 // Config is everything the server needs; cmd/sluice fills it from flags and
 // the environment (SLUICE_*).
 type Config struct {
-	Addr      string // listen address; "127.0.0.1:0" picks a free port
+	Addr string // listen address; "127.0.0.1:0" picks a free port
+	// Listener, when set, is served instead of listening on Addr (socket
+	// activation; tests that shape the accepted sockets). Close closes it.
+	Listener  net.Listener
 	DataDir   string
 	Region    string // default us-east-1
 	AccountID string // default 000000000000
@@ -114,7 +117,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sweeper = &storage.Sweeper{Store: s.store, Blobs: s.blobs, Clock: cfg.Clock, Grace: cfg.BlobGrace, Logger: cfg.Logger}
 
-	s.listener, err = net.Listen("tcp", cfg.Addr)
+	s.listener = cfg.Listener
+	if s.listener == nil {
+		s.listener, err = net.Listen("tcp", cfg.Addr)
+	}
 	if err != nil {
 		s.closeStorage()
 		return nil, fmt.Errorf("listen: %w", err)
