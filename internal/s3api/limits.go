@@ -36,3 +36,12 @@ func checkHeaderSection(r *http.Request) error {
 	}
 	return nil
 }
+
+// hasContentLength reports whether the client sent Content-Length:
+// net/http reads a request with neither it nor Transfer-Encoding as an
+// empty body (ContentLength 0), but S3 refuses such a PUT with 411
+// MissingContentLength (curl -X PUT sends one).
+func hasContentLength(r *http.Request) bool {
+	_, ok := r.Header["Content-Length"]
+	return ok
+}

@@ -24,7 +24,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
 	if len(r.key) > object.MaxKeyLength {
 		return keyTooLong(r.key)
 	}
-	if r.ContentLength < 0 {
+	if r.ContentLength < 0 || !hasContentLength(r.Request) {
 		return newError(errMissingContentLength)
 	}
 	if r.ContentLength > object.MaxPutSize {
