@@ -31,6 +31,8 @@ const (
 	KindBadContentSHA                      // S3: x-amz-content-sha256 not a valid value
 	KindContentSHAMismatch                 // body does not hash to x-amz-content-sha256
 	KindBodyTooLarge                       // body too large to hash for a non-S3 service
+	KindIncompleteBody                     // S3: aws-chunked body framed wrongly or cut short
+	KindMalformedTrailer                   // S3: aws-chunked trailers malformed or not as announced
 )
 
 // Field is one extra element of an AWS error body, in the order AWS writes
