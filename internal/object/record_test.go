@@ -2,6 +2,7 @@ package object
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -72,5 +73,49 @@ func TestBucketRecordRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeBucket("bkt", []byte{2, '{', '}'}); err == nil {
 		t.Error("decodeBucket accepted an unknown format")
+	}
+}
+
+// The bucket record's fast decoder must agree with encoding/json on what
+// encodeBucket writes, and leave anything else to encoding/json.
+func TestDecodeBucketFastAgreesWithJSON(t *testing.T) {
+	for _, b := range []Bucket{
+		{Name: "bkt", Created: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC), Owner: "owner-id"},
+		{Name: "bkt", Created: time.Date(2026, 5, 6, 7, 8, 9, 123e6, time.UTC), Owner: ""},
+		{Name: "bkt", Created: time.Date(1999, 12, 31, 23, 59, 59, 999e6, time.UTC), Owner: `quote" back\slash tab	é`},
+	} {
+		v, err := encodeBucket(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bucketRecord
+		if err := json.Unmarshal(v[1:], &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeBucket(b.Name, v)
+		if err != nil || !got.Created.Equal(want.Created) || got.Created.Location() != want.Created.Location() || got.Owner != want.Owner {
+			t.Errorf("decodeBucket(%s) = %+v, %v; encoding/json gives %+v", v, got, err, want)
+		}
+		if fast, ok := decodeBucketFast(b.Name, v[1:]); ok && fast != got {
+			t.Errorf("fast path of %s = %+v, want %+v", v, fast, got)
+		}
+	}
+	// Shapes the fast path must refuse (encoding/json still reads the
+	// valid ones).
+	for _, j := range []string{
+		`{"owner":"o","created":"2026-05-06T07:08:09Z"}`,
+		`{"created":"2026-05-06T07:08:09Z","owner":"a\"b"}`,
+		`{"created":"2026-05-06T07:08:09Z","owner":"a\u0041"}`,
+		`{"created":"2026-05-06T07:08:09Z","owner":"o","extra":1}`,
+		`{"created":"not a time","owner":"o"}`,
+		`{"created":"2026-05-06T07:08:09Z","owner":"o"`,
+	} {
+		if b, ok := decodeBucketFast("bkt", []byte(j)); ok {
+			t.Errorf("decodeBucketFast(%s) = %+v, want fallback", j, b)
+		}
+	}
+	got, err := decodeBucket("bkt", append([]byte{recordFormat1}, `{"owner":"o","created":"2026-05-06T07:08:09Z"}`...))
+	if err != nil || got.Owner != "o" || got.Created.Year() != 2026 {
+		t.Errorf("decodeBucket with fields reordered = %+v, %v", got, err)
 	}
 }
