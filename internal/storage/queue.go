@@ -10,9 +10,10 @@ import (
 var (
 	// ErrInvalidReceipt: a receipt that this engine never issued (malformed).
 	ErrInvalidReceipt = errors.New("storage: invalid receipt")
-	// ErrStaleReceipt: a well-formed receipt whose lease is over: the
-	// message was acknowledged, moved, or leased again since (a newer
-	// receipt exists), or its lease expired and it is visible again.
+	// ErrStaleReceipt: a well-formed receipt that is not the message's
+	// latest: the message was acknowledged, moved, purged or leased again
+	// since (a newer receipt exists). For Extend also a latest receipt whose
+	// lease ran out (the message is visible again).
 	ErrStaleReceipt = errors.New("storage: stale receipt")
 )
 
@@ -52,19 +53,27 @@ type Queues interface {
 // QueueTx is the transactional side of the queue primitive, part of Tx
 // (with Tx.Enqueue and ReadTx.Messages).
 type QueueTx interface {
-	// Ack deletes the leased message the receipt names. ErrInvalidReceipt,
-	// ErrStaleReceipt (nothing is deleted).
+	// Ack deletes the leased message the receipt names. The latest receipt
+	// of a message works even after its lease ran out, as long as nobody
+	// leased the message again (SQS DeleteMessage: "you must provide the
+	// most recently received ReceiptHandle"). ErrInvalidReceipt (malformed,
+	// or issued for another queue), ErrStaleReceipt (nothing is deleted).
 	Ack(queue, receipt string) error
 
 	// Extend changes when the leased message becomes visible again (SQS
-	// ChangeMessageVisibility; visibleAt <= now releases it at once).
-	// ErrInvalidReceipt, ErrStaleReceipt.
+	// ChangeMessageVisibility; visibleAt <= now releases it at once and
+	// wakes WaitEnqueued). The lease must still run: a latest receipt whose
+	// lease ran out is ErrStaleReceipt (SQS: MessageNotInflight), as is an
+	// older one. ErrInvalidReceipt for a malformed receipt.
 	Extend(queue, receipt string, visibleAt time.Time) error
 
 	// Move takes the leased message out of queue and enqueues it, with
 	// the same id, body, attributes and receive count, into dest (a
-	// dead-letter queue, or the next stage of a pipeline), visible at once.
-	// ErrInvalidReceipt, ErrStaleReceipt.
+	// dead-letter queue, or the next stage of a pipeline), visible at once,
+	// and wakes WaitEnqueued(dest). It keeps EnqueuedAt (retention counts
+	// from the first enqueue, as SQS does for standard queues) and
+	// FirstLeased. Like Ack, it takes the latest receipt even after its
+	// lease ran out. ErrInvalidReceipt, ErrStaleReceipt.
 	Move(queue, receipt, dest string) error
 
 	// Purge deletes every message of queue (visible, in flight or delayed)

@@ -27,6 +27,9 @@ const ReservedPrefix = 0x00
 // Store is the key-value part of the contract: an ordered map from byte keys
 // to byte values, ordered by bytes, with serializable transactions.
 type Store interface {
+	// Queues is the lease side of the queue primitive (queue.go).
+	Queues
+
 	// Update runs fn in a read-write transaction and commits it durably:
 	// when Update returns nil, every write of fn is on stable storage.
 	//
@@ -70,13 +73,16 @@ type ReadTx interface {
 	BlobReferenced(id BlobID) (bool, error)
 
 	// Messages calls fn for the messages of queue in enqueue order until fn
-	// returns false. (The lease-based queue API comes with the queues issue.)
+	// returns false, in-flight and delayed ones included. (Receivers use
+	// Queues.Lease; this is for inspection and tests.)
 	Messages(queue string, fn func(Message) bool) error
 }
 
 // Tx is a read-write transaction.
 type Tx interface {
 	ReadTx
+	// QueueTx: Ack, Extend, Move and Purge commit with the transaction.
+	QueueTx
 
 	// Set writes value under key. The engine copies both.
 	Set(key, value []byte) error

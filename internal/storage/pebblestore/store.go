@@ -113,6 +113,9 @@ type Store struct {
 	// the commit order is known (see commit).
 	nextSeq atomic.Uint64
 
+	// qidx is the in-memory queue index (queueindex.go).
+	qidx queueIndexes
+
 	waitMu  sync.Mutex
 	waiters map[string]chan struct{}
 
@@ -178,6 +181,10 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("pebblestore: read message counter: %w", err)
 	}
 	s.nextSeq.Store(s.maxSeq)
+	if err := s.loadQueues(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("pebblestore: rebuild queue index: %w", err)
+	}
 	return s, nil
 }
 
@@ -434,6 +441,7 @@ func (s *Store) attempt(ctx context.Context, fn func(tx storage.Tx) error, exclu
 		return attemptResult{}, fmt.Errorf("pebblestore: commit: %w", err)
 	}
 	s.commitsN.Add(1)
+	s.queueCommitted(t, num)
 	s.signal(t.queues)
 	return attemptResult{}, nil
 }

@@ -42,6 +42,9 @@ type tx struct {
 
 	iters []*iterator
 
+	// q holds the transaction's queue-index changes (queue.go).
+	q txQueue
+
 	// View only: the commits in the snapshot that were not durable when it
 	// was taken (see Store.View), and the highest of them already waited
 	// for. ctx bounds those waits.
@@ -285,19 +288,7 @@ func (t *tx) Enqueue(queue string, m storage.Message) (string, error) {
 	if err := t.set(messageKey(queue, seq), v); err != nil {
 		return "", err
 	}
-	if t.queues == nil {
-		t.queues = map[string]uint64{}
-		t.queueMax = map[string]uint64{}
-	}
-	if cur, ok := t.queues[queue]; !ok || seq < cur {
-		t.queues[queue] = seq
-	}
-	if seq > t.queueMax[queue] {
-		t.queueMax[queue] = seq
-	}
-	if seq > t.maxSeq {
-		t.maxSeq = seq
-	}
+	t.trackEnqueue(queue, seq, m.VisibleAt, false)
 	return m.ID, nil
 }
 
