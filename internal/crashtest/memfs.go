@@ -2,7 +2,6 @@ package crashtest
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -197,9 +196,9 @@ func (m *Mem) Stop() error {
 	return err
 }
 
-// DropSyncs wraps fs so that Sync, SyncData and SyncTo of files whose path
-// satisfies drop do nothing: a filesystem that loses the data a program
-// believed durable. The harness must fail on it.
+// DropSyncs wraps fs so that Sync, SyncData and SyncTo of a file do
+// nothing while drop(path) is true at the time of the call: a filesystem
+// that loses data a program believed durable. The harness must fail on it.
 func DropSyncs(drop func(path string) bool) func(vfs.FS) vfs.FS {
 	return func(fs vfs.FS) vfs.FS { return &dropSyncFS{FS: fs, drop: drop} }
 }
@@ -216,10 +215,10 @@ type dropSyncFS struct {
 }
 
 func (d *dropSyncFS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
-	if err != nil || !d.drop(name) {
+	if err != nil {
 		return f, err
 	}
-	return noSyncFile{f}, nil
+	return &dropSyncFile{File: f, name: name, drop: d.drop}, nil
 }
 
 func (d *dropSyncFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
@@ -239,9 +238,29 @@ func (d *dropSyncFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCateg
 
 func (d *dropSyncFS) Unwrap() vfs.FS { return d.FS }
 
-type noSyncFile struct{ vfs.File }
+type dropSyncFile struct {
+	vfs.File
+	name string
+	drop func(string) bool
+}
 
-func (noSyncFile) Sync() error                { return nil }
-func (noSyncFile) SyncData() error            { return nil }
-func (noSyncFile) SyncTo(int64) (bool, error) { return false, nil }
-func (f noSyncFile) String() string           { return fmt.Sprintf("nosync(%v)", f.File) }
+func (f *dropSyncFile) Sync() error {
+	if f.drop(f.name) {
+		return nil
+	}
+	return f.File.Sync()
+}
+
+func (f *dropSyncFile) SyncData() error {
+	if f.drop(f.name) {
+		return nil
+	}
+	return f.File.SyncData()
+}
+
+func (f *dropSyncFile) SyncTo(n int64) (bool, error) {
+	if f.drop(f.name) {
+		return false, nil
+	}
+	return f.File.SyncTo(n)
+}
