@@ -178,6 +178,12 @@ type PutInput struct {
 	// ChecksumAlgorithm is set, the checksum is computed and stored.
 	Checksum          *Checksum
 	ChecksumAlgorithm ChecksumAlgorithm
+	// TrailingChecksum, when set, returns the checksum to verify that is
+	// only known once the body has been read to EOF (an aws-chunked
+	// trailer); it is called after EOF, and only then. Set
+	// ChecksumAlgorithm to its algorithm so that the body is hashed. A
+	// nil result means there is nothing to verify.
+	TrailingChecksum func() *Checksum
 }
 
 // GetInput selects an object and, optionally, a byte range of it.

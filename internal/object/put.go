@@ -113,6 +113,10 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 	if in.ContentMD5 != nil && !bytes.Equal(in.ContentMD5, md5sum) {
 		return Object{}, ErrBadDigest
 	}
+	want := in.Checksum
+	if want == nil && in.TrailingChecksum != nil {
+		want = in.TrailingChecksum()
+	}
 	var cs *Checksum
 	if body.sum != nil {
 		alg := in.ChecksumAlgorithm
@@ -120,9 +124,11 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 			alg = in.Checksum.Algorithm
 		}
 		cs = &Checksum{Algorithm: alg, Value: ChecksumValue(body.sum)}
-		if in.Checksum != nil && in.Checksum.Value != cs.Value {
-			return Object{}, &ChecksumMismatchError{Algorithm: alg}
+		if want != nil && (want.Algorithm != alg || want.Value != cs.Value) {
+			return Object{}, &ChecksumMismatchError{Algorithm: want.Algorithm}
 		}
+	} else if want != nil {
+		return Object{}, fmt.Errorf("%w %q", ErrInvalidChecksumAlgorithm, want.Algorithm)
 	}
 
 	meta := in.Meta
