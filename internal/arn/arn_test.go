@@ -210,3 +210,31 @@ func FuzzParse(f *testing.F) {
 		_, _ = ParseFunction(s)
 	})
 }
+
+func TestResolveFunction(t *testing.T) {
+	const region, acct = "us-east-1", "000000000000"
+	tests := []struct {
+		in, want  string
+		qualifier string
+		ok        bool
+	}{
+		{"fn", "arn:aws:lambda:us-east-1:000000000000:function:fn", "", true},
+		{"fn:prod", "arn:aws:lambda:us-east-1:000000000000:function:fn:prod", "prod", true},
+		{"123456789012:function:fn", "arn:aws:lambda:us-east-1:123456789012:function:fn", "", true},
+		{"123456789012:function:fn:$LATEST", "arn:aws:lambda:us-east-1:123456789012:function:fn:$LATEST", "$LATEST", true},
+		{"arn:aws:lambda:eu-west-1:123456789012:function:fn", "arn:aws:lambda:eu-west-1:123456789012:function:fn", "", true},
+		{"bad name", "", "", false},
+		{"12345:function:fn", "", "", false},
+		{"", "", "", false},
+	}
+	for _, tc := range tests {
+		got, err := ResolveFunction(tc.in, region, acct)
+		if (err == nil) != tc.ok {
+			t.Errorf("ResolveFunction(%q) error %v, want ok=%v", tc.in, err, tc.ok)
+			continue
+		}
+		if tc.ok && (got.String() != tc.want || got.Qualifier != tc.qualifier || got.Name != "fn") {
+			t.Errorf("ResolveFunction(%q) = %+v (%s), want %s qualifier %q", tc.in, got, got.String(), tc.want, tc.qualifier)
+		}
+	}
+}

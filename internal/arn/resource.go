@@ -174,3 +174,17 @@ func validName(s string, max int, fifo bool) bool {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// ResolveFunction accepts the three forms the Lambda API takes for a
+// FunctionName: a name ("my-function", optionally "my-function:qualifier"),
+// a partial ARN ("123456789012:function:my-function[:qualifier]"), or a
+// full ARN. Names and partial ARNs are completed with region and account.
+func ResolveFunction(s, region, account string) (FunctionARN, error) {
+	if strings.HasPrefix(s, "arn:") {
+		return ParseFunction(s)
+	}
+	if acct, rest, ok := strings.Cut(s, ":function:"); ok {
+		return ParseFunction("arn:" + Partition + ":lambda:" + region + ":" + acct + ":function:" + rest)
+	}
+	return ParseFunction("arn:" + Partition + ":lambda:" + region + ":" + account + ":function:" + s)
+}
