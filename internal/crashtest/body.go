@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 )
 
 // A body written by the harness is self-describing, so that whatever a
@@ -52,13 +53,17 @@ func ParseBody(b []byte) (BodyInfo, error) {
 		return BodyInfo{}, fmt.Errorf("no harness header (%d bytes, starting %q)", len(b), prefix(b, 32))
 	}
 	var info BodyInfo
-	var quoted string
-	if _, err := fmt.Sscanf(string(b[:nl]), bodyMagic+" op=%d len=%d key=%s", &info.Op, &info.Len, &quoted); err != nil {
-		return BodyInfo{}, fmt.Errorf("bad harness header %q: %v", b[:nl], err)
+	header := string(b[:nl])
+	head, quoted, ok := strings.Cut(header, " key=")
+	if !ok {
+		return BodyInfo{}, fmt.Errorf("bad harness header %q", header)
+	}
+	if _, err := fmt.Sscanf(head, bodyMagic+" op=%d len=%d", &info.Op, &info.Len); err != nil {
+		return BodyInfo{}, fmt.Errorf("bad harness header %q: %v", header, err)
 	}
 	key, err := strconv.Unquote(quoted)
 	if err != nil {
-		return BodyInfo{}, fmt.Errorf("bad key in harness header %q: %v", b[:nl], err)
+		return BodyInfo{}, fmt.Errorf("bad key in harness header %q: %v", header, err)
 	}
 	info.Key = key
 	if len(b) != info.Len {

@@ -138,11 +138,14 @@ func (p *Process) Crash(ctx context.Context, env *Env, rng *rand.Rand) (uint64, 
 	case <-ctx.Done():
 	}
 	p.mu.Lock()
-	waited := p.waited
+	cmd, waited := p.cmd, p.waited
 	p.mu.Unlock()
+	if cmd == nil {
+		return 0, errors.New("sluice is not running")
+	}
 	select {
 	case <-waited:
-		return 0, fmt.Errorf("sluice died before the kill (%v); stderr:\n%s", p.cmd.ProcessState, p.stderr)
+		return 0, fmt.Errorf("sluice died before the kill (%v); stderr:\n%s", cmd.ProcessState, p.stderr)
 	default:
 	}
 	return 0, p.Stop()
