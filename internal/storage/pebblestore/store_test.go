@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"sluice/internal/clock"
 	"sluice/internal/storage"
 	"sluice/internal/storage/pebblestore"
 	"sluice/internal/storage/storagetest"
@@ -151,4 +152,50 @@ func TestConflictBeatsFnError(t *testing.T) {
 	if attempts != 2 {
 		t.Errorf("fn ran %d times, want 2", attempts)
 	}
+}
+
+func TestQueuesMem(t *testing.T) {
+	storagetest.TestQueues(t, func(t *testing.T, clk clock.Clock) storage.Store {
+		s, err := pebblestore.Open(pebblestore.Options{Dir: "db", FS: vfs.NewMem(), Clock: clk})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
+
+func TestQueuesDisk(t *testing.T) {
+	storagetest.TestQueues(t, func(t *testing.T, clk clock.Clock) storage.Store {
+		s, err := pebblestore.Open(pebblestore.Options{Dir: t.TempDir(), Clock: clk})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
+
+func TestQueuesReopenMem(t *testing.T) {
+	storagetest.TestQueuesReopen(t, func(t *testing.T, clk clock.Clock) func() storage.Store {
+		fs := vfs.NewMem()
+		return func() storage.Store {
+			s, err := pebblestore.Open(pebblestore.Options{Dir: "db", FS: fs, Clock: clk})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			return s
+		}
+	})
+}
+
+func TestQueuesReopenDisk(t *testing.T) {
+	storagetest.TestQueuesReopen(t, func(t *testing.T, clk clock.Clock) func() storage.Store {
+		dir := t.TempDir()
+		return func() storage.Store {
+			s, err := pebblestore.Open(pebblestore.Options{Dir: dir, Clock: clk})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			return s
+		}
+	})
 }
