@@ -355,3 +355,7 @@ func (c *ChunkedReader) finish() error {
 	}
 	return io.EOF
 }
+
+// DecodedLength is the X-Amz-Decoded-Content-Length the reader enforces,
+// or -1.
+func (c *ChunkedReader) DecodedLength() int64 { return c.declared }

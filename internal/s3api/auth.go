@@ -12,7 +12,9 @@ import (
 // Anonymous requests get 403 AccessDenied, except the HeadBucket region
 // probe (DESIGN.md, Security: the only anonymous S3 request served).
 func (h *Handler) authenticate(w http.ResponseWriter, r *request, op operation) error {
-	res, err := h.cfg.Verifier.Verify(r.Request)
+	// SigV2 signs the bucket even when the Host names it, so the
+	// verifier is told which bucket a virtual-hosted request addresses.
+	res, err := h.cfg.Verifier.VerifyS3(r.Request, h.hostBucket(r.Host))
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) && ae.Kind == auth.KindMissingAuth {
@@ -24,8 +26,6 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *request, op operation) 
 			}
 			return newError(errAccessDenied)
 		}
-		// auth.ErrSigV2 is an *auth.Error too (501 NotImplemented with a
-		// hint to use SigV4): toAPIError sends it as it is.
 		if op.name == "HeadBucket" && errors.As(err, &ae) && ae.Status == http.StatusForbidden {
 			// A refused HeadBucket still names the region of a bucket that
 			// exists, as S3 does, so that clients can retry in the right one.
@@ -36,16 +36,16 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *request, op operation) 
 		}
 		return err
 	}
-	return h.preparePayload(r, res.PayloadHash)
+	return h.preparePayload(r, res)
 }
 
 // preparePayload wraps the body with the payload verifier when the client
-// signed a hex SHA-256 of it. aws-chunked bodies come with a later issue:
-// they are refused rather than stored with their chunk framing as data.
-func (h *Handler) preparePayload(r *request, payloadHash string) error {
+// signed a hex SHA-256 of it, and with the aws-chunked decoder when the
+// body is aws-chunked (chunked.go).
+func (h *Handler) preparePayload(r *request, res *auth.Result) error {
+	payloadHash := res.PayloadHash
 	if strings.HasPrefix(payloadHash, "STREAMING-") || hasToken(r.Header.Get("Content-Encoding"), "aws-chunked") {
-		return newError(errNotImplemented, "Header", "x-amz-content-sha256").
-			withMessage("aws-chunked request bodies (x-amz-content-sha256: %s) are not supported yet.", payloadHash)
+		return prepareChunked(r, res)
 	}
 	if isHexSHA256(payloadHash) {
 		r.body = auth.VerifyPayload(r.Body, payloadHash)

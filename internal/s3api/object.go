@@ -24,23 +24,29 @@ func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
 	if len(r.key) > object.MaxKeyLength {
 		return keyTooLong(r.key)
 	}
-	if r.ContentLength < 0 || !hasContentLength(r.Request) {
-		return newError(errMissingContentLength)
+	size, err := putLength(r)
+	if err != nil {
+		return err
 	}
-	if r.ContentLength > object.MaxPutSize {
+	if size > object.MaxPutSize {
 		return newError(errEntityTooLarge,
-			"ProposedSize", strconv.FormatInt(r.ContentLength, 10),
+			"ProposedSize", strconv.FormatInt(size, 10),
 			"MaxSizeAllowed", strconv.FormatInt(object.MaxPutSize, 10))
 	}
 	meta, err := parseMeta(r.Header)
 	if err != nil {
 		return err
 	}
+	meta.ContentEncoding = storedContentEncoding(meta.ContentEncoding)
 	contentMD5, err := parseContentMD5(r.Header)
 	if err != nil {
 		return err
 	}
-	sum, algorithm, err := parseChecksum(r.Header)
+	trailerAlg, trailing, err := trailingChecksum(r)
+	if err != nil {
+		return err
+	}
+	sum, algorithm, err := parseChecksum(r.Header, trailerAlg)
 	if err != nil {
 		return err
 	}
@@ -54,11 +60,12 @@ func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
 		Bucket:            r.bucket,
 		Key:               r.key,
 		Body:              r.body,
-		Size:              r.ContentLength,
+		Size:              size,
 		Meta:              meta,
 		ContentMD5:        contentMD5,
 		Checksum:          sum,
 		ChecksumAlgorithm: algorithm,
+		TrailingChecksum:  trailing,
 	})
 	if err != nil {
 		return err
@@ -126,9 +133,9 @@ var checksumSizes = map[object.ChecksumAlgorithm]int{
 // parseChecksum reads x-amz-checksum-<algorithm> and
 // x-amz-sdk-checksum-algorithm as S3 does: at most one checksum header,
 // a value of the algorithm's size, and an announced algorithm must come
-// with its value (aws-chunked trailers, which also satisfy it, are a
-// later issue).
-func parseChecksum(hd http.Header) (*object.Checksum, object.ChecksumAlgorithm, error) {
+// with its value, in a header or as the aws-chunked trailer trailerAlg
+// names (whose value is verified at the end of the body).
+func parseChecksum(hd http.Header, trailerAlg object.ChecksumAlgorithm) (*object.Checksum, object.ChecksumAlgorithm, error) {
 	var sum *object.Checksum
 	for name, values := range hd {
 		lname := strings.ToLower(name)
@@ -148,6 +155,15 @@ func parseChecksum(hd http.Header) (*object.Checksum, object.ChecksumAlgorithm, 
 			return nil, "", newError(errInvalidRequest).withMessage("Value for %s header is invalid.", lname)
 		}
 		sum = &object.Checksum{Algorithm: alg, Value: v}
+	}
+	if trailerAlg != "" {
+		if sum != nil {
+			return nil, "", newError(errInvalidRequest).withMessage("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		if a := hd.Get("X-Amz-Sdk-Checksum-Algorithm"); a != "" && !strings.EqualFold(a, string(trailerAlg)) {
+			return nil, "", newError(errInvalidRequest).withMessage("Value for x-amz-sdk-checksum-algorithm header is invalid.")
+		}
+		return nil, trailerAlg, nil
 	}
 	announced := hd.Get("X-Amz-Sdk-Checksum-Algorithm")
 	if announced == "" {

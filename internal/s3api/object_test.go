@@ -312,7 +312,7 @@ func TestPutValidation(t *testing.T) {
 		{"payload hash mismatch", rawRequest{payloadHash: strings.Repeat("ab", 32)}, 400, "XAmzContentSHA256Mismatch",
 			"The provided 'x-amz-content-sha256' header does not match what was computed."},
 		{"metadata too large", rawRequest{header: map[string]string{"x-amz-meta-big": strings.Repeat("m", 2046)}}, 400, "MetadataTooLarge", ""},
-		{"aws-chunked", rawRequest{payloadHash: "STREAMING-UNSIGNED-PAYLOAD-TRAILER", header: map[string]string{"Content-Encoding": "aws-chunked"}}, 501, "NotImplemented", ""},
+		{"aws-chunked without x-amz-decoded-content-length", rawRequest{payloadHash: "STREAMING-UNSIGNED-PAYLOAD-TRAILER", header: map[string]string{"Content-Encoding": "aws-chunked"}}, 411, "MissingContentLength", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
