@@ -460,7 +460,7 @@ func (s *Service) redrive(ctx context.Context, r *record, rp RedrivePolicy, leas
 			return err
 		}
 		for _, i := range over {
-			err := qtx(tx).Move(r.storageName(), leased[i].Receipt, dlq.storageName())
+			err := tx.Move(r.storageName(), leased[i].Receipt, dlq.storageName())
 			if err != nil && !errors.Is(err, storage.ErrStaleReceipt) {
 				return err
 			}
@@ -514,12 +514,12 @@ func (s *Service) toMessage(r *record, l *storage.Leased) Message {
 // handleOp runs fn with the engine receipt of handle in a transaction.
 // A handle from an earlier incarnation of the queue is stale.
 func (s *Service) handleOp(ctx context.Context, name, handle string, fn func(tx storage.Tx, sq, receipt string) error) error {
-	inc, receipt, err := decodeHandle(name, handle)
-	if err != nil {
-		return err
-	}
 	return s.store.Update(ctx, func(tx storage.Tx) error {
 		r, err := getRecord(tx, name)
+		if err != nil {
+			return err
+		}
+		inc, receipt, err := decodeHandle(name, handle)
 		if err != nil {
 			return err
 		}
@@ -537,7 +537,7 @@ func (s *Service) handleOp(ctx context.Context, name, handle string, fn func(tx 
 // queue).
 func (s *Service) DeleteMessage(ctx context.Context, name, handle string) error {
 	err := s.handleOp(ctx, name, handle, func(tx storage.Tx, sq, receipt string) error {
-		return qtx(tx).Ack(sq, receipt)
+		return tx.Ack(sq, receipt)
 	})
 	return mapReceiptErr(err, nil)
 }
@@ -550,7 +550,7 @@ func (s *Service) ChangeVisibility(ctx context.Context, name, handle string, tim
 		return paramErr("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.", int(timeout.Seconds()))
 	}
 	err := s.handleOp(ctx, name, handle, func(tx storage.Tx, sq, receipt string) error {
-		return qtx(tx).Extend(sq, receipt, s.clock.Now().Add(timeout))
+		return tx.Extend(sq, receipt, s.clock.Now().Add(timeout))
 	})
 	return mapReceiptErr(err, ErrNotInflight)
 }
@@ -563,7 +563,7 @@ func (s *Service) Release(ctx context.Context, name string, handles []string) er
 	var errs []error
 	for _, h := range handles {
 		err := s.handleOp(ctx, name, h, func(tx storage.Tx, sq, receipt string) error {
-			return qtx(tx).Extend(sq, receipt, s.clock.Now())
+			return tx.Extend(sq, receipt, s.clock.Now())
 		})
 		if err = mapReceiptErr(err, nil); err != nil {
 			errs = append(errs, fmt.Errorf("release: %w", err))
@@ -583,6 +583,3 @@ func mapReceiptErr(err, staleErr error) error {
 	}
 	return err
 }
-
-// qtx is the queue side of a transaction.
-func qtx(tx storage.Tx) storage.QueueTx { return tx.(storage.QueueTx) }

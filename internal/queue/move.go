@@ -260,7 +260,7 @@ func (s *Service) moveBatch(ctx context.Context, t *moveTask, sq string, leased 
 			if err != nil {
 				return err
 			}
-			if err := qtx(tx).Ack(sq, l.Receipt); err != nil {
+			if err := tx.Ack(sq, l.Receipt); err != nil {
 				if errors.Is(err, storage.ErrStaleReceipt) {
 					continue // deleted by a consumer meanwhile
 				}
@@ -280,7 +280,7 @@ func (s *Service) moveBatch(ctx context.Context, t *moveTask, sq string, leased 
 		// Give the messages back to the dead-letter queue at once.
 		for i := range leased {
 			s.store.Update(context.Background(), func(tx storage.Tx) error {
-				return qtx(tx).Extend(sq, leased[i].Receipt, s.clock.Now())
+				return tx.Extend(sq, leased[i].Receipt, s.clock.Now())
 			})
 		}
 	}

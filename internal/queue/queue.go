@@ -323,7 +323,7 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := qtx(tx).Purge(r.storageName()); err != nil {
+		if _, err := tx.Purge(r.storageName()); err != nil {
 			return err
 		}
 		return tx.Delete(queueKey(name))
@@ -516,7 +516,7 @@ func (s *Service) Purge(ctx context.Context, name string) error {
 		if r.LastPurge != 0 && now.Sub(time.UnixMilli(r.LastPurge)) < 60*time.Second {
 			return ErrPurgeInProgress
 		}
-		if _, err := qtx(tx).Purge(r.storageName()); err != nil {
+		if _, err := tx.Purge(r.storageName()); err != nil {
 			return err
 		}
 		r.LastPurge = now.UnixMilli()
