@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"sluice/internal/clock"
@@ -89,6 +90,44 @@ type Verifier struct {
 	// hash the payload of a non-S3 request. Nil means 70 MiB for lambda
 	// and 8 MiB for every other service.
 	BodyLimit func(service string) int64
+
+	// signingKeys caches derived signing keys: a client signs every
+	// request of a day with the same key, and deriving it is four HMACs.
+	signingKeys keyCache
+}
+
+// keyCache maps a secret and a scope to its derived signing key. The zero
+// value is ready; it is cleared when full, so it stays small whatever
+// scopes clients send.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[keyScope][]byte
+}
+
+type keyScope struct{ secret, date, region, service string }
+
+// maxCachedKeys bounds the cache: one entry per credential, day, region
+// and service in use.
+const maxCachedKeys = 256
+
+// get returns the signing key of the scope, deriving it on a miss. The
+// returned slice is shared: callers must not modify it.
+func (c *keyCache) get(secret, date, region, service string) []byte {
+	ks := keyScope{secret, date, region, service}
+	c.mu.Lock()
+	k, ok := c.m[ks]
+	c.mu.Unlock()
+	if ok {
+		return k
+	}
+	k = DerivedKey(secret, date, region, service)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedKeys {
+		c.m = make(map[keyScope][]byte)
+	}
+	c.m[ks] = k
+	c.mu.Unlock()
+	return k
 }
 
 // Result is a verified request's identity and signing context.
@@ -116,7 +155,8 @@ type Result struct {
 	// Signature is the verified request signature: the seed of an
 	// aws-chunked body's chunk signatures.
 	Signature string
-	// SigningKey is the derived key for Scope.
+	// SigningKey is the derived key for Scope. It may be shared with
+	// other Results: do not modify it.
 	SigningKey []byte
 }
 
@@ -827,7 +867,7 @@ func (v *Verifier) finish(r *http.Request, res *Result, sc scope, params []query
 	}
 	res.Credentials = creds
 	res.Scope = sc.Date + "/" + sc.Region + "/" + sc.Service + "/aws4_request"
-	res.SigningKey = DerivedKey(creds.SecretAccessKey, sc.Date, sc.Region, sc.Service)
+	res.SigningKey = v.signingKeys.get(creds.SecretAccessKey, sc.Date, sc.Region, sc.Service)
 
 	query := canonicalQuery(params, res.Presigned)
 	headers := canonicalHeaders(r, res.SignedHeaders)
