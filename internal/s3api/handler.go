@@ -98,8 +98,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	defer func() {
 		elapsed := h.cfg.Clock.Now().Sub(start)
 		h.metrics.observe(op.name, rec.status, elapsed)
-		h.log.Debug("s3", "operation", op.name, "bucket", req.bucket, "key", req.key,
-			"status", rec.status, "request_id", id, "duration", elapsed)
+		// Checked first: building the arguments costs allocations on
+		// every request even when the handler drops the record.
+		if h.log.Enabled(hr.Context(), slog.LevelDebug) {
+			h.log.Debug("s3", "operation", op.name, "bucket", req.bucket, "key", req.key,
+				"status", rec.status, "request_id", id, "duration", elapsed)
+		}
 	}()
 
 	if err := h.serve(rec, req, op); err != nil {

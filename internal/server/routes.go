@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -44,6 +45,13 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, hostID := awsproto.NewRequestID(), awsproto.NewHostID()
 		r = r.WithContext(awsproto.WithRequestID(r.Context(), id, hostID))
+		// The access log is at debug level: when that is off, skip the
+		// status recorder, the clock and the boxed log arguments, which
+		// every request would otherwise pay for.
+		if !s.logger.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		next.ServeHTTP(rec, r)
