@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.error
 import urllib.request
 
 import boto3
@@ -261,6 +262,56 @@ class Boto3Objects(ServerTest):
         self.assertEqual(head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"], "us-east-1")
         self.s3.delete_bucket(Bucket=self.bucket)
         self.assertEqual(self.error_code(self.s3.head_bucket, Bucket=self.bucket), "404")
+
+
+class SigV2AndChecksums(ServerTest):
+    """What botocore does by default in us-east-1: SigV2 presigned URLs, and
+    flexible checksums on every PUT."""
+
+    bucket = "sigv2-and-checksums"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.s3.create_bucket(Bucket=cls.bucket)
+        cls.s3.put_object(Bucket=cls.bucket, Key="dir/shared file.txt", Body=b"shared by v2")
+
+    def fetch(self, url):
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def test_cli_presign(self):
+        url = self.aws("s3", "presign", f"s3://{self.bucket}/dir/shared file.txt").stdout.strip()
+        self.assertIn("AWSAccessKeyId=", url)  # SigV2, the CLI's default here
+        self.assertEqual(self.fetch(url), (200, b"shared by v2"))
+
+    def test_boto3_presigned_sigv2(self):
+        params = {"Bucket": self.bucket, "Key": "dir/shared file.txt"}
+        url = self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=60)
+        self.assertIn("Signature=", url)
+        self.assertNotIn("X-Amz-Signature", url)
+        self.assertEqual(self.fetch(url), (200, b"shared by v2"))
+        status, body = self.fetch(self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=-5))
+        self.assertEqual(status, 403)
+        self.assertIn(b"<Code>AccessDenied</Code>", body)
+        self.assertIn(b"Request has expired", body)
+        status, body = self.fetch(url.replace("shared", "Shared"))
+        self.assertEqual(status, 403)
+        self.assertIn(b"SignatureDoesNotMatch", body)
+
+    def test_checksum_calculation_modes(self):
+        for mode in ("when_required", "when_supported"):
+            s3 = self.server.client(request_checksum_calculation=mode, response_checksum_validation=mode)
+            put = s3.put_object(Bucket=self.bucket, Key=f"ck-{mode}", Body=b"checksummed " + mode.encode())
+            if mode == "when_supported":
+                self.assertIn("ChecksumCRC32", put)
+            got = s3.get_object(Bucket=self.bucket, Key=f"ck-{mode}", ChecksumMode="ENABLED")
+            self.assertEqual(got["Body"].read(), b"checksummed " + mode.encode())
+            sha = s3.put_object(Bucket=self.bucket, Key=f"sha-{mode}", Body=b"x" * 100000, ChecksumAlgorithm="SHA256")
+            self.assertIn("ChecksumSHA256", sha)
 
 
 class Restart(unittest.TestCase):
