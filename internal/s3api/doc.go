@@ -20,7 +20,12 @@
 //   - Operations Sluice does not implement yet answer 501 NotImplemented;
 //     a method an S3 resource does not take answers 405 MethodNotAllowed.
 //
-// Caveats: aws-chunked bodies (STREAMING-* payload hashes), SigV2,
-// multipart uploads, copies, POST form uploads and notification
-// configuration are later issues; they answer NotImplemented today.
+// Requests are signed with SigV4 or SigV2 (header or presigned); a
+// PutObject body may be aws-chunked (the three STREAMING-* forms, framed
+// by Content-Length or HTTP chunked encoding), its chunk and trailer
+// signatures and trailer checksum verified before anything is stored.
+//
+// Caveats: SigV4a (ECDSA) streaming, multipart uploads, copies, POST form
+// uploads and notification configuration are later issues; they answer
+// NotImplemented today.
 package s3api
