@@ -101,7 +101,7 @@ func TestAttributesDefaultsAndSet(t *testing.T) {
 		AttrVisibilityTimeout: "30", AttrMaximumMessageSize: "1048576", AttrMessageRetentionPeriod: "345600",
 		AttrDelaySeconds: "0", AttrReceiveMessageWaitTime: "0", AttrSqsManagedSseEnabled: "true",
 		AttrApproximateNumberOfMessages: "0", AttrApproximateNotVisible: "0", AttrApproximateDelayed: "0",
-		AttrQueueArn: "arn:aws:sqs:us-east-1:000000000000:q",
+		AttrQueueArn:         "arn:aws:sqs:us-east-1:000000000000:q",
 		AttrCreatedTimestamp: fmt.Sprint(t0.Unix()), AttrLastModifiedTimestamp: fmt.Sprint(t0.Unix()),
 	}
 	if !reflect.DeepEqual(got, want) {
