@@ -206,6 +206,21 @@ func (h *Handler) readObject(w http.ResponseWriter, r *request, withBody bool) e
 	if err := checkVersionID(r); err != nil {
 		return err
 	}
+	if withBody && r.Header.Get("Range") == "" {
+		// No range to resolve against the size: one look-up opens the
+		// object, and the preconditions are checked on what was opened.
+		rd, err := h.cfg.Objects.GetObject(r.Context(), object.GetInput{Bucket: r.bucket, Key: r.key, Offset: 0, Length: -1})
+		if err != nil {
+			return err
+		}
+		defer rd.Close()
+		if done, err := checkPreconditions(w, r, rd.Object); done || err != nil {
+			return err
+		}
+		writeObjectHeaders(w, r, rd.Object, nil)
+		_, err = io.Copy(w, rd)
+		return err
+	}
 	// The object may be replaced between the look-up that resolves the
 	// range and the open; then the range is resolved again against the
 	// new one (bounded: a key rewritten without pause gets an error).
