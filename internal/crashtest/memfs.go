@@ -41,7 +41,7 @@ type Mem struct {
 	// one hour of fake time).
 	BlobGrace time.Duration
 	// MaxHits: the crash is taken at a random failpoint hit among the
-	// first MaxHits (default 40), or after MaxWait of real time.
+	// first MaxHits (default 150), or after MaxWait of real time.
 	MaxHits int
 	MaxWait time.Duration
 	// UnsyncedPercent is the chance that each unsynced block or directory
@@ -162,7 +162,7 @@ func (m *Mem) CrashNow() (at string, tick uint64) {
 func (m *Mem) Crash(ctx context.Context, env *Env, rng *rand.Rand) (uint64, error) {
 	maxHits, wait := m.MaxHits, m.MaxWait
 	if maxHits <= 0 {
-		maxHits = 40
+		maxHits = 150
 	}
 	if wait <= 0 {
 		wait = 2 * time.Second

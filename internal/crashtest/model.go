@@ -65,7 +65,8 @@ func stateOf(op *Op) State {
 //   - an acknowledged operation's result, unless another acknowledged
 //     operation started after it ended (then the later one replaced it);
 //   - any unacknowledged operation's result: it may have been applied
-//     before the crash, at any point after it was sent, or not at all.
+//     before the crash, at any point after it was sent, or not at all;
+//     unless it was sent after the crash.
 type Model struct {
 	mu     sync.Mutex
 	nextID uint64
@@ -155,6 +156,9 @@ func (m *Model) Candidates(key string, crashTick uint64) []Candidate {
 		out = append(out, Candidate{State: km.base, Why: "state confirmed by the last check"})
 	}
 	for _, op := range km.ops {
+		if op.Start > crashTick {
+			continue // sent after the crash: it cannot have happened
+		}
 		if !acked(op) {
 			why := fmt.Sprintf("%s op %d in flight at the crash", op.Kind, op.ID)
 			if op.Err != nil {
@@ -178,20 +182,45 @@ func (m *Model) Candidates(key string, crashTick uint64) []Candidate {
 }
 
 // Counts returns how many operations the model holds that were
-// acknowledged before crashTick and how many were not.
+// acknowledged before crashTick and how many were sent before it and not
+// acknowledged.
 func (m *Model) Counts(crashTick uint64) (acked, unacked int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, km := range m.keys {
 		for _, op := range km.ops {
-			if op.End != 0 && op.End < crashTick {
+			switch {
+			case op.End != 0 && op.End < crashTick:
 				acked++
-			} else {
+			case op.Start < crashTick:
 				unacked++
 			}
 		}
 	}
 	return acked, unacked
+}
+
+// Failures returns up to n distinct errors of operations sent before
+// crashTick that failed: after a kill, connection errors; anything else
+// hints at a server bug that the "may or may not have happened" rule hides.
+func (m *Model) Failures(crashTick uint64, n int) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, km := range m.keys {
+		for _, op := range km.ops {
+			if op.Err == nil || op.Start > crashTick || len(out) >= n {
+				continue
+			}
+			if msg := op.Err.Error(); !seen[msg] {
+				seen[msg] = true
+				out = append(out, msg)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Confirm makes s the key's known state and forgets its operations: the

@@ -121,6 +121,13 @@ func TestModelJudge(t *testing.T) {
 		t.Errorf("in-flight put rejected: %v", err)
 	}
 
+	// An operation sent after the crash cannot have happened.
+	late, bLate := putOp(m, key, 500, 101)
+	_ = late
+	if _, err := m.Judge(key, 100, true, bLate); err == nil {
+		t.Error("a put sent after the crash was accepted")
+	}
+
 	// Confirm settles the key: only what was seen is allowed now.
 	m.Confirm(key, State{})
 	if _, err := m.Judge(key, 100, true, b3); err == nil {

@@ -153,6 +153,7 @@ func (o *Objects) Check(ctx context.Context, env *Env) error {
 		return fmt.Errorf("list: %w", err)
 	}
 	acked, unacked := o.model.Counts(env.CrashTick)
+	failures := o.model.Failures(env.CrashTick, 3)
 	var errs []error
 	known := map[string]bool{}
 	present := 0
@@ -188,6 +189,9 @@ func (o *Objects) Check(ctx context.Context, env *Env) error {
 		}
 	}
 	env.Logf("objects: iteration %d: %d ops acknowledged, %d not; %d of %d keys present", env.Iteration, acked, unacked, present, len(known))
+	for _, f := range failures {
+		env.Logf("objects: iteration %d: an unacknowledged op failed with: %s", env.Iteration, f)
+	}
 	return errors.Join(errs...)
 }
 

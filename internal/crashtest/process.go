@@ -121,7 +121,8 @@ func (p *Process) Start(ctx context.Context, env *Env) error {
 	return nil
 }
 
-// Crash implements Target: SIGKILL after a random delay.
+// Crash implements Target: SIGKILL after a random delay. The tick is
+// taken once the process has exited.
 func (p *Process) Crash(ctx context.Context, env *Env, rng *rand.Rand) (uint64, error) {
 	lo, hi := p.MinRun, p.MaxRun
 	if lo <= 0 {
@@ -148,7 +149,13 @@ func (p *Process) Crash(ctx context.Context, env *Env, rng *rand.Rand) (uint64, 
 		return 0, fmt.Errorf("sluice died before the kill (%v); stderr:\n%s", cmd.ProcessState, p.stderr)
 	default:
 	}
-	return 0, p.Stop()
+	if err := p.Stop(); err != nil {
+		return 0, err
+	}
+	// The process is gone: nothing sent from now on can be applied.
+	// Responses still read after this tick count as unacknowledged,
+	// which is safe.
+	return env.Ticks.Next(), nil
 }
 
 // Stop implements Target: it kills the process (by its pid) if it still
