@@ -551,7 +551,7 @@ func (s *Store) leaseCommit(batch *pebble.Batch, items []leaseItem, start uint64
 			writes = append(writes, string(it.key))
 		}
 	}
-	s.commits = append(s.commits, commitRecord{num: num, writes: writes})
+	s.commits = append(s.commits, commitRecord{num: num, writes: writes, lease: !durable})
 	if durable {
 		err = s.db.ApplyNoSyncWait(batch, pebble.Sync)
 	} else {

@@ -214,6 +214,7 @@ func BenchmarkQueueRoundTrip(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "roundtrips/s")
+	b.ReportMetric(float64(s.Metrics().Conflicts)/float64(b.N), "conflicts/op")
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "lease+ack-p50-µs")
