@@ -100,6 +100,60 @@
 // before it. EnqueuedAt is stamped by the store's clock when Enqueue is
 // called.
 //
+// A message record is the JSON of storage.Message plus, once leased,
+// ReceiveCount, Gen (the generation of the latest lease) and FirstLeased;
+// VisibleAt is then the lease deadline. A receipt is base64url of
+// seq, Gen and a CRC-32C over the queue name and both, so a malformed
+// receipt or another queue's is storage.ErrInvalidReceipt without a read,
+// and one whose Gen is not the record's is storage.ErrStaleReceipt. Move
+// writes the record under a new seq in the destination (key order stays
+// commit order there) and keeps its id in the record.
+//
+// # Queue index
+//
+// Each queue has an in-memory index (queueindex.go): visible seqs in a
+// min-heap (oldest first), in-flight and delayed ones in a heap by visible-at
+// time, and counts. Nothing runs on a timer: Lease and Stats first move
+// every entry whose time has come to the visible heap (by the store's
+// clock). Changes of an Update (Enqueue, Ack, Extend, Move, Purge) reach the
+// index only after its commit is durable, just before WaitEnqueued fires, so
+// a receiver never gets a message a crash could take back. Commits finish
+// their syncs in any order, so each entry remembers the number of the commit
+// that last changed it and older changes are ignored; Purge remembers its
+// number so that earlier enqueues are ignored too. Open rebuilds the index
+// from the records (one scan of the queue keys).
+//
+// # Queue leases
+//
+// Lease takes a per-queue mutex (leases on one queue never race each other,
+// so they never conflict), takes up to Max entries from the visible heap
+// (O(Max log n), no store scan), and re-reads their records from Pebble,
+// which are the truth: a record that is gone, expired or not visible after
+// all is fixed up in the index and replaced by the next visible one. It then
+// validates like an Update attempt (any commit after its start that wrote
+// one of those keys makes it re-read), takes a commit number and records
+// its written keys, so an Ack or Move racing it in an Update conflicts and
+// reruns. An Update attempt that began after a lease commit was applied has
+// read its writes and does not conflict with it, even though that commit
+// was not synced.
+//
+// # Durability of each queue operation
+//
+//   - Enqueue, Ack, Extend, Move, Purge: written by their Update, synced
+//     before it returns. A message that Enqueue accepted survives any crash.
+//   - Lease: applied with pebble.NoSync and counted as done at once: the new
+//     receive count, generation and deadline reach the disk with the next
+//     synced commit of anyone (the WAL is one log, so a later sync covers
+//     it). A crash before that forgets the lease: the message is visible
+//     at once after restart with its old receive count, and the receipt is
+//     stale. With LeaseOptions.Durable the lease is a synced commit, so the
+//     receive count (a delivery attempt count) survives.
+//   - Retention (ExpireBefore): the delete rides on the lease's commit,
+//     unsynced unless Durable. A crash may bring an expired message back;
+//     the next Lease deletes it again, so nothing expired is handed out.
+//   - A lease that survived a restart holds until its deadline; the holder
+//     is gone, so the message comes back when the deadline passes.
+//
 // # Reserved keys
 //
 // Keys starting with 0x00 belong to the engine (queue messages, blob
