@@ -16,7 +16,7 @@ import (
 // routes is the one port's mux: Sluice's own endpoints under /_sluice/ (a
 // bucket name cannot start with '_'), and every other request to the
 // service DESIGN's rules pick for it.
-func (s *Server) routes(s3 http.Handler) http.Handler {
+func (s *Server) routes(s3, sqs http.Handler) http.Handler {
 	metrics := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
 	return s.withRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/_sluice/") {
@@ -33,6 +33,8 @@ func (s *Server) routes(s3 http.Handler) http.Handler {
 		switch svc := awsproto.Detect(r); svc {
 		case awsproto.S3:
 			s3.ServeHTTP(w, r)
+		case awsproto.SQS:
+			sqs.ServeHTTP(w, r)
 		default:
 			awsproto.NotServed(w, r, svc)
 		}

@@ -24,7 +24,9 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/clock"
 	"sluice/internal/object"
+	"sluice/internal/queue"
 	"sluice/internal/s3api"
+	"sluice/internal/sqsapi"
 	"sluice/internal/storage"
 	"sluice/internal/storage/blobstore"
 	"sluice/internal/storage/pebblestore"
@@ -83,6 +85,7 @@ type Server struct {
 	store    *pebblestore.Store
 	blobs    *blobstore.Store
 	sweeper  *storage.Sweeper
+	queues   *queue.Service
 	registry *prometheus.Registry
 	root     auth.Credentials
 	url      string
@@ -144,13 +147,24 @@ func New(cfg Config) (*Server, error) {
 		Logger:     cfg.Logger,
 		Registerer: s.registry,
 	})
+	s.queues = queue.New(queue.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Region: cfg.Region, AccountID: cfg.AccountID})
+	sqs := sqsapi.New(sqsapi.Config{
+		Queues:     s.queues,
+		Verifier:   &auth.Verifier{Keys: auth.NewStaticKeyring(root), Clock: cfg.Clock},
+		PublicURL:  s.url,
+		Logger:     cfg.Logger,
+		Registerer: s.registry,
+	})
 	s.http = &http.Server{
-		Handler:           s.withPhaseTimeouts(s.routes(s3)),
+		Handler:           s.withPhaseTimeouts(s.routes(s3, sqs)),
 		ReadHeaderTimeout: max(cfg.ReadHeaderTimeout, 0),
 		IdleTimeout:       max(cfg.IdleTimeout, 0),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
+	// Long polls end (empty) as soon as shutdown starts, instead of
+	// holding Shutdown for up to 20 s each.
+	s.http.RegisterOnShutdown(s.queues.Close)
 	return s, nil
 }
 
@@ -280,6 +294,7 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.http.Close()
 		s.listener.Close()
+		s.queues.Close() // stops move tasks before storage closes
 		s.closeErr = s.closeStorage()
 	})
 	return s.closeErr
