@@ -188,7 +188,6 @@ func tooManyEntries(u string) url.Values {
 	return f
 }
 
-
 func TestAuthenticationErrors(t *testing.T) {
 	e := newEnv(t)
 	form := url.Values{"Action": {"ListQueues"}, "Version": {"2012-11-05"}}
