@@ -314,6 +314,80 @@ class SigV2AndChecksums(ServerTest):
             self.assertIn("ChecksumSHA256", sha)
 
 
+class SQSQueues(ServerTest):
+    """SQS on the same port: the quick start through the CLI, bulk through boto3."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sqs = cls.server.client("sqs")
+
+    def sqs_cli(self, *args, check=True):
+        # aws-cli 1.45 resolved SQS to https://queue.amazonaws.com/ despite
+        # AWS_ENDPOINT_URL in this environment, so the endpoint is passed.
+        return self.aws("sqs", *args, "--endpoint-url", self.server.endpoint, check=check)
+
+    def test_cli_quick_start(self):
+        import json
+        url = json.loads(self.sqs_cli("create-queue", "--queue-name", "uploads").stdout)["QueueUrl"]
+        self.assertEqual(url, self.server.endpoint + "/000000000000/uploads")
+        sent = json.loads(self.sqs_cli("send-message", "--queue-url", url, "--message-body", "hi").stdout)
+        self.assertEqual(sent["MD5OfMessageBody"], "49f68a5c8493ec2c0bf489821c21fc3b")
+        got = json.loads(self.sqs_cli("receive-message", "--queue-url", url, "--wait-time-seconds", "20",
+                                  "--attribute-names", "All").stdout)
+        msg = got["Messages"][0]
+        self.assertEqual((msg["MessageId"], msg["Body"]), (sent["MessageId"], "hi"))
+        self.assertEqual(msg["Attributes"]["ApproximateReceiveCount"], "1")
+        self.sqs_cli("delete-message", "--queue-url", url, "--receipt-handle", msg["ReceiptHandle"])
+        res = self.sqs_cli("get-queue-url", "--queue-name", "nope", check=False)
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("NonExistentQueue", res.stderr)
+
+    def test_boto3_bulk(self):
+        url = self.sqs.create_queue(QueueName="bulk", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+        for i in range(0, 100, 10):
+            out = self.sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": f"m{j}", "MessageBody": f"body {j}",
+                 "MessageAttributes": {"n": {"DataType": "Number", "StringValue": str(j)}}}
+                for j in range(i, i + 10)])
+            self.assertEqual(len(out["Successful"]), 10)
+            self.assertNotIn("Failed", out) if "Failed" not in out else self.assertEqual(out["Failed"], [])
+        seen = set()
+        for _ in range(40):
+            got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                           MessageAttributeNames=["All"])
+            msgs = got.get("Messages", [])
+            if not msgs:
+                break
+            for m in msgs:
+                self.assertNotIn(m["Body"], seen, "a message was handed out twice within its visibility window")
+                self.assertEqual(m["MessageAttributes"]["n"]["StringValue"], m["Body"].split()[1])
+                seen.add(m["Body"])
+            self.sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(k), "ReceiptHandle": m["ReceiptHandle"]} for k, m in enumerate(msgs)])
+        self.assertEqual(len(seen), 100)
+        attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        self.assertEqual(attrs["ApproximateNumberOfMessages"], "0")
+        self.assertEqual(attrs["VisibilityTimeout"], "60")
+
+    def test_boto3_errors(self):
+        url = self.sqs.create_queue(QueueName="errs")["QueueUrl"]
+        with self.assertRaises(self.sqs.exceptions.QueueDoesNotExist):
+            self.sqs.get_queue_url(QueueName="absent")
+        with self.assertRaises(self.sqs.exceptions.QueueNameExists):
+            self.sqs.create_queue(QueueName="errs", Attributes={"DelaySeconds": "5"})
+        with self.assertRaises(self.sqs.exceptions.ReceiptHandleIsInvalid):
+            self.sqs.delete_message(QueueUrl=url, ReceiptHandle="garbage")
+        with self.assertRaises(self.sqs.exceptions.TooManyEntriesInBatchRequest):
+            self.sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "MessageBody": "x"} for i in range(11)])
+        self.assertEqual(self.error_code(self.sqs.send_message, QueueUrl=url, MessageBody="bad \x01"),
+                         "InvalidMessageContents")
+        self.sqs.purge_queue(QueueUrl=url)
+        with self.assertRaises(self.sqs.exceptions.PurgeQueueInProgress):
+            self.sqs.purge_queue(QueueUrl=url)
+
+
 class Restart(unittest.TestCase):
     """Created credentials and acknowledged objects survive a restart."""
 
