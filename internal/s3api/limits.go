@@ -45,3 +45,37 @@ func hasContentLength(r *http.Request) bool {
 	_, ok := r.Header["Content-Length"]
 	return ok
 }
+
+// ConnFault is a request net/http refuses itself, before any handler
+// runs, with a plain-text answer of its own; the server replaces that
+// answer with S3's (an S3 client parses only XML errors). Before the
+// headers are read the service is unknown; S3 is the default service.
+type ConnFault int
+
+// The faults net/http answers itself.
+const (
+	// HeaderTooLarge: the headers exceed net/http's MaxHeaderBytes.
+	HeaderTooLarge ConnFault = iota + 1
+	// HeaderTimeout: the headers did not arrive within ReadHeaderTimeout.
+	HeaderTimeout
+)
+
+// RawErrorResponse is the complete HTTP/1.1 response S3 gives for f,
+// closing the connection as net/http does after such a request.
+func RawErrorResponse(f ConnFault, requestID, hostID string) []byte {
+	var e *Error
+	switch f {
+	case HeaderTooLarge:
+		e = newError(errRequestHeaderSectionTooLarge, "MaxSizeAllowed", strconv.Itoa(maxHeaderSection))
+	default:
+		e = newError(errRequestTimeout)
+	}
+	body := renderError(e, requestID, hostID)
+	head := "HTTP/1.1 " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status) + "\r\n" +
+		"Content-Type: application/xml\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
+		"x-amz-request-id: " + requestID + "\r\n" +
+		"x-amz-id-2: " + hostID + "\r\n" +
+		"Connection: close\r\n\r\n"
+	return append([]byte(head), body...)
+}

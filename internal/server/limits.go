@@ -47,6 +47,7 @@ const deadlineRefresh = 8
 func (s *Server) withPhaseTimeouts(next http.Handler) http.Handler {
 	bodyIdle, writeIdle := s.cfg.BodyIdleTimeout, s.cfg.WriteIdleTimeout
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		markHandling(r)
 		rc := http.NewResponseController(w)
 		// A deadline left by an earlier response on this keep-alive
 		// connection must not cut this request short (net/http clears the

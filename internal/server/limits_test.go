@@ -179,8 +179,10 @@ trickle:
 	if ne, ok := res.err.(net.Error); ok && ne.Timeout() {
 		t.Fatalf("the connection was still open after 5 s of trickled headers (header timeout %v)", headerTimeout)
 	}
-	if bytes.HasPrefix(res.answer, []byte("HTTP/1.1 2")) {
-		t.Fatalf("the server answered a request whose headers never ended: %q", res.answer)
+	// net/http gives up on the headers with its own 400, which the server
+	// replaces with S3's RequestTimeout (a silent close would do too).
+	if len(res.answer) > 0 && (!bytes.HasPrefix(res.answer, []byte("HTTP/1.1 400 ")) || errorCode(res.answer) != "RequestTimeout") {
+		t.Fatalf("answer to headers that never ended: %q; want S3's RequestTimeout or a close", res.answer)
 	}
 	if elapsed < headerTimeout || elapsed > headerTimeout+time.Second {
 		t.Fatalf("disconnected after %v, want about the header timeout %v", elapsed, headerTimeout)

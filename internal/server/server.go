@@ -160,6 +160,8 @@ func New(cfg Config) (*Server, error) {
 		ReadHeaderTimeout: max(cfg.ReadHeaderTimeout, 0),
 		IdleTimeout:       max(cfg.IdleTimeout, 0),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ConnContext:       connContext,
+		ConnState:         connState,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	// Long polls end (empty) as soon as shutdown starts, instead of
@@ -265,7 +267,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- s.http.Serve(s.listener) }()
+	go func() { serveErr <- s.http.Serve(faultListener{s.listener}) }()
 	s.logger.Info("serving", "url", s.url, "data", s.cfg.DataDir, "region", s.cfg.Region)
 
 	var err error
