@@ -188,19 +188,19 @@ func TestUnservedServicesAnswerInTheirProtocol(t *testing.T) {
 		return resp
 	}
 
-	t.Run("sqs json", func(t *testing.T) {
-		resp := send("sqs", "POST", "/", []byte(`{"QueueName":"q"}`), map[string]string{
-			"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.CreateQueue"})
+	t.Run("dynamodb json", func(t *testing.T) {
+		resp := send("dynamodb", "POST", "/", []byte(`{}`), map[string]string{
+			"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.ListTables"})
 		var body map[string]string
 		json.NewDecoder(resp.Body).Decode(&body)
-		if resp.StatusCode < 400 || body["__type"] == "" || !strings.Contains(strings.ToLower(body["message"]+body["Message"]), "sqs") {
-			t.Fatalf("status %d body %v: want a JSON 1.0 error naming SQS", resp.StatusCode, body)
+		if resp.StatusCode != http.StatusNotImplemented || body["__type"] == "" || !strings.Contains(body["message"], "DYNAMODB") {
+			t.Fatalf("status %d body %v: want a JSON 1.0 error naming DynamoDB", resp.StatusCode, body)
 		}
 	})
-	t.Run("lambda rest-json", func(t *testing.T) {
-		resp := send("lambda", "GET", "/2015-03-31/functions", nil, nil)
+	t.Run("apigateway rest-json", func(t *testing.T) {
+		resp := send("apigateway", "GET", "/restapis", nil, nil)
 		raw, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode < 400 || resp.Header.Get("X-Amzn-ErrorType") == "" || bytes.Contains(raw, []byte("<Error>")) {
+		if resp.StatusCode != http.StatusNotImplemented || resp.Header.Get("X-Amzn-ErrorType") == "" || bytes.Contains(raw, []byte("<Error>")) {
 			t.Fatalf("status %d, X-Amzn-ErrorType %q, body %s: want a REST-JSON error", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), raw)
 		}
 	})
