@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -47,6 +48,8 @@ type Handler struct {
 	domains []string // lower-cased base hosts
 	metrics *metrics
 	log     *slog.Logger
+	// copyBufs holds *[]byte buffers for copying blob bodies to clients.
+	copyBufs sync.Pool
 }
 
 // New returns the S3 handler.
@@ -61,6 +64,10 @@ func New(cfg Config) *Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registerer)}
+	h.copyBufs.New = func() any {
+		b := make([]byte, 32<<10)
+		return &b
+	}
 	for _, d := range cfg.Domains {
 		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
 			h.domains = append(h.domains, d)

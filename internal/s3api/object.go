@@ -218,8 +218,7 @@ func (h *Handler) readObject(w http.ResponseWriter, r *request, withBody bool) e
 			return err
 		}
 		writeObjectHeaders(w, r, rd.Object, nil)
-		_, err = io.Copy(w, rd)
-		return err
+		return h.copyBody(w, rd)
 	}
 	// The object may be replaced between the look-up that resolves the
 	// range and the open; then the range is resolved again against the
@@ -256,10 +255,25 @@ func (h *Handler) readObject(w http.ResponseWriter, r *request, withBody bool) e
 			return newError(errInternalError)
 		}
 		writeObjectHeaders(w, r, rd.Object, rg)
-		_, err = io.Copy(w, rd)
+		err = h.copyBody(w, rd)
 		rd.Close()
 		return err
 	}
+}
+
+// copyBody writes the opened object's bytes to w. An inline object's
+// reader writes itself in one call; a blob is copied through a pooled
+// buffer. (io.Copy would allocate and zero 32 KiB per GET: w is wrapped
+// in recorders that hide net/http's pooled ReadFrom.)
+func (h *Handler) copyBody(w io.Writer, rd *object.Reader) error {
+	if wt, ok := rd.ReadCloser.(io.WriterTo); ok {
+		_, err := wt.WriteTo(w)
+		return err
+	}
+	bp := h.copyBufs.Get().(*[]byte)
+	defer h.copyBufs.Put(bp)
+	_, err := io.CopyBuffer(w, rd, *bp)
+	return err
 }
 
 // checkVersionID accepts no versionId or "null" (every object is the null
