@@ -527,7 +527,7 @@ func testQueueExactlyOnce(t *testing.T, s storage.Store, clk *clock.Fake) {
 					return fmt.Errorf("message %s leased with ReceiveCount %d, want 1", l.Body, l.ReceiveCount)
 				}
 				if err := ack(s, "hot", l.Receipt); err != nil {
-					return fmt.Errorf("Ack of %s: %w", l.Body, err)
+					return fmt.Errorf("ack of %s: %w", l.Body, err)
 				}
 			}
 		}
