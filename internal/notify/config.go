@@ -103,8 +103,8 @@ func (r *Rule) covers(name event.Name) bool {
 // TestTargets returns the destinations that get the s3:TestEvent message when
 // c is saved: each distinct queue and topic of c that exists, in rule order,
 // never a function (S3 sends the test message to SNS and SQS only,
-// aws-facts.md section 5). exists is the outcome of the destination check
-// (Report.Exists); a destination it does not know is left out.
+// aws-facts.md section 5). Existence comes from Validate's Report
+// (Report.Exists); a destination the report does not know is left out.
 func TestTargets(c *Configuration, r *Report) []Target {
 	if c == nil || r == nil {
 		return nil

@@ -384,3 +384,5 @@ func TestMatch(t *testing.T) {
 		t.Errorf("Match target = %+v", got)
 	}
 }
+
+var readFile = os.ReadFile
