@@ -23,8 +23,8 @@
 //     S3 and explains a refusal). ARN syntax uses arn.Parse, as AWS does;
 //     the kind-specific parsers (arn.ParseQueue, ParseTopic, ParseFunction)
 //     run at the destination step, so an ARN that parses but cannot name a
-//     resource of that kind ("arn:aws:lambda:...:cloud-function-A" in seed
-//  003. is a destination that does not exist, refused unless
+//     resource of that kind (seed 003's "arn:aws:lambda:...:cloud-function-A")
+//     is a destination that does not exist, refused unless
 //     x-amz-skip-destination-validation is set.
 //  4. The integration stores Encode(cfg) (or deletes the record when
 //     cfg.Empty()) and, in the same transaction, enqueues the s3:TestEvent
