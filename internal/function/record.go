@@ -1,0 +1,192 @@
+package function
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"sluice/internal/arn"
+	"sluice/internal/storage"
+)
+
+// Key layout: every function key starts with the table byte 'F' (object
+// uses 'b', 'o', 'v'; queue 'Q'). "Ff/<name>" holds the function record;
+// names sort by bytes, which is ListFunctions' order. The record's key is
+// also the owner of its code blob's reference.
+const (
+	tableByte      = 'F'
+	functionPrefix = "Ff/"
+)
+
+func functionKey(name string) []byte { return []byte(functionPrefix + name) }
+
+// record is a function as stored (JSON).
+type record struct {
+	Name          string            `json:"name"`
+	Role          string            `json:"role"`
+	Runtime       string            `json:"runtime"`
+	Handler       string            `json:"handler"`
+	Description   string            `json:"desc,omitempty"`
+	Timeout       int               `json:"timeout"`
+	MemorySize    int               `json:"mem"`
+	Env           map[string]string `json:"env,omitempty"`
+	Architectures []string          `json:"arch,omitempty"`
+	Blob          storage.BlobID    `json:"blob"`
+	CodeSize      int64             `json:"size"`
+	CodeSha256    string            `json:"sha"`
+	// UnzippedSize is the sum of the entries' sizes, checked at upload.
+	UnzippedSize int64  `json:"usize"`
+	Modified     int64  `json:"modified"` // unix ms, from Clock
+	RevisionID   string `json:"rev"`
+	// Policy is the resource policy document, "" for none.
+	Policy   string            `json:"policy,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	Reserved *int              `json:"reserved,omitempty"`
+}
+
+func newRevisionID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// lastModifiedLayout is Lambda's LastModified format.
+const lastModifiedLayout = "2006-01-02T15:04:05.000-0700"
+
+func (s *Service) arnOf(name string) string {
+	return arn.Function(s.region, s.acct, name, "").String()
+}
+
+func (s *Service) configuration(r *record) Configuration {
+	c := Configuration{
+		FunctionName: r.Name, FunctionArn: s.arnOf(r.Name),
+		Runtime: r.Runtime, Role: r.Role, Handler: r.Handler,
+		CodeSize: r.CodeSize, Description: r.Description,
+		Timeout: r.Timeout, MemorySize: r.MemorySize,
+		LastModified:     time.UnixMilli(r.Modified).UTC().Format(lastModifiedLayout),
+		CodeSha256:       r.CodeSha256,
+		Version:          Version,
+		TracingConfig:    TracingConfig{Mode: "PassThrough"},
+		RevisionId:       r.RevisionID,
+		State:            "Active",
+		LastUpdateStatus: "Successful",
+		PackageType:      "Zip",
+		Architectures:    r.Architectures,
+		EphemeralStorage: EphemeralStorage{Size: 512},
+		LoggingConfig:    LoggingConfig{LogFormat: "Text", LogGroup: "/aws/lambda/" + r.Name},
+		SnapStart:        SnapStartResponse{ApplyOn: "None", OptimizationStatus: "Off"},
+	}
+	if len(c.Architectures) == 0 {
+		c.Architectures = []string{"x86_64"}
+	}
+	if r.Env != nil {
+		vars := make(map[string]string, len(r.Env))
+		for k, v := range r.Env {
+			vars[k] = v
+		}
+		c.Environment = &Environment{Variables: vars}
+	}
+	return c
+}
+
+// resolve turns a FunctionName parameter (name, partial ARN or ARN, with
+// an optional ":qualifier") and a Qualifier parameter into a local name.
+// Another region or account, or a qualifier other than $LATEST, is
+// ErrNotFound (Sluice keeps no versions or aliases); a malformed name is
+// ErrValidation.
+func (s *Service) resolve(fn, qualifier string) (string, error) {
+	a, err := arn.ResolveFunction(fn, s.region, s.acct)
+	if err != nil {
+		return "", newErr(ErrValidation, "1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?", fn)
+	}
+	if a.Region != s.region || a.AccountID != s.acct {
+		return "", newErr(ErrNotFound, "Function not found: %s", a.ARN.String())
+	}
+	q := a.Qualifier
+	if qualifier != "" {
+		if q != "" && q != qualifier {
+			return "", invalid("The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		q = qualifier
+	}
+	if q != "" && q != Version {
+		return "", newErr(ErrNotFound, "Function not found: %s", arn.Function(s.region, s.acct, a.Name, q).String())
+	}
+	return a.Name, nil
+}
+
+func (s *Service) notFound(name string) error {
+	return newErr(ErrNotFound, "Function not found: %s", s.arnOf(name))
+}
+
+// get reads a record inside tx.
+func (s *Service) get(tx storage.ReadTx, name string) (*record, error) {
+	v, err := tx.Get(functionKey(name))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, s.notFound(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("function: decode record %s: %w", name, err)
+	}
+	return &r, nil
+}
+
+func put(tx storage.Tx, r *record) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return tx.Set(functionKey(r.Name), v)
+}
+
+// load reads the record of name in its own snapshot.
+func (s *Service) load(ctx context.Context, name string) (*record, error) {
+	var r *record
+	err := s.store.View(ctx, func(tx storage.ReadTx) error {
+		var err error
+		r, err = s.get(tx, name)
+		return err
+	})
+	return r, err
+}
+
+// modify runs fn on the record of name in a transaction and stores the
+// result with a new RevisionId and LastModified (when touch). A non-empty
+// revision must equal the stored RevisionId (PreconditionFailedException).
+func (s *Service) modify(ctx context.Context, name, revision string, touch bool, fn func(tx storage.Tx, r *record) error) (*record, error) {
+	var out *record
+	now := s.clock.Now().UnixMilli()
+	rev := newRevisionID()
+	err := s.store.Update(ctx, func(tx storage.Tx) error {
+		r, err := s.get(tx, name)
+		if err != nil {
+			return err
+		}
+		if revision != "" && revision != r.RevisionID {
+			return newErr(ErrPreconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+		}
+		if err := fn(tx, r); err != nil {
+			return err
+		}
+		r.RevisionID = rev
+		if touch {
+			r.Modified = now
+		}
+		out = r
+		return put(tx, r)
+	})
+	return out, err
+}
