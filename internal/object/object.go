@@ -1,6 +1,7 @@
 package object
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"sluice/internal/clock"
+	"sluice/internal/event"
 	"sluice/internal/storage"
 )
 
@@ -107,6 +109,7 @@ type Service struct {
 	log         *slog.Logger
 	inlineLimit int
 	failpoint   func(name string)
+	events      Publisher
 }
 
 // Config is what New needs.
@@ -126,6 +129,18 @@ type Config struct {
 	// (internal/crashtest) can take a crash image of the filesystem there.
 	// Nil in production; it must not call back into the Service.
 	Failpoint func(name string)
+	// Events, when set, is told of every change inside the transaction
+	// that commits it, so that the change's event records commit with it
+	// (DESIGN.md, Events). Nil: no events (tests of the object domain
+	// alone). The origin of a change is in ctx (event.OriginFrom).
+	Events Publisher
+}
+
+// Publisher receives object changes inside their transaction. Publish
+// writes only through tx and may run again when tx is retried; an error
+// aborts the change (no change without its events).
+type Publisher interface {
+	Publish(ctx context.Context, tx storage.Tx, c event.Change) error
 }
 
 // Failpoint names passed to Config.Failpoint.
@@ -153,7 +168,16 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: cfg.Store, blobs: cfg.Blobs, clock: cfg.Clock, log: cfg.Logger, inlineLimit: cfg.InlineLimit, failpoint: cfg.Failpoint}
+	return &Service{store: cfg.Store, blobs: cfg.Blobs, clock: cfg.Clock, log: cfg.Logger, inlineLimit: cfg.InlineLimit, failpoint: cfg.Failpoint, events: cfg.Events}
+}
+
+// publish reports a change to the notification path inside its
+// transaction; without a Publisher it does nothing.
+func (s *Service) publish(ctx context.Context, tx storage.Tx, c event.Change) error {
+	if s.events == nil {
+		return nil
+	}
+	return s.events.Publish(ctx, tx, c)
 }
 
 // fail calls the configured failpoint, if any.
