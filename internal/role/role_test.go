@@ -258,12 +258,13 @@ func TestAssumeAndSessions(t *testing.T) {
 	if got, ok := sessions.Lookup(sess.AccessKeyID); !ok || got != sess {
 		t.Fatalf("Lookup = %+v, %v", got, ok)
 	}
-	if _, ok := sessions.Invocation(sess.AccessKeyID); ok {
-		t.Fatal("a fresh session serves an invocation")
+	other := sessions.Mint(r, "000000000000", "other")
+	sessions.Prune(func(s Session) bool { return s.Name != "other" })
+	if _, ok := sessions.Lookup(other.AccessKeyID); ok {
+		t.Fatal("Prune kept a session keep refused")
 	}
-	sessions.SetInvocation(sess.AccessKeyID, "req-1")
-	if inv, ok := sessions.Invocation(sess.AccessKeyID); !ok || inv != "req-1" {
-		t.Fatalf("Invocation = %q, %v", inv, ok)
+	if _, ok := sessions.Lookup(sess.AccessKeyID); !ok {
+		t.Fatal("Prune removed a session keep accepted")
 	}
 	sessions.Revoke(sess.AccessKeyID)
 	if _, ok := sessions.Lookup(sess.AccessKeyID); ok || sessions.Len() != 0 {

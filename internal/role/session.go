@@ -24,6 +24,7 @@ type Session struct {
 	RoleID          string
 	RoleARN         string
 	Name            string // the session name: the function's name
+	Issued          time.Time
 	// Expiration is what the session reports (the role's maximum session
 	// duration from minting). Sessions are revoked when their instance
 	// stops, not when this passes: a warm instance keeps its environment
@@ -45,9 +46,10 @@ func (s Session) UserID() string { return s.RoleID + ":" + s.Name }
 // request contexts: AWS:<role id>:<session name> (DESIGN "Functions").
 func (s Session) Principal() string { return "AWS:" + s.UserID() }
 
-// Sessions holds the sessions minted and not yet revoked, with the
-// invocation each one is serving. They are kept in memory only: every
-// instance, and so every session, ends with the server.
+// Sessions holds the sessions minted and not yet revoked. They are kept
+// in memory only: every instance, and so every session, ends with the
+// server. Which invocation a session's instance is serving is the function
+// domain's to know (function.Service.CurrentInvocation).
 type Sessions struct {
 	clock clock.Clock
 	mu    sync.RWMutex
@@ -56,7 +58,6 @@ type Sessions struct {
 
 type sessionEntry struct {
 	Session
-	invocation string
 }
 
 // NewSessions returns an empty session table.
@@ -86,6 +87,7 @@ func (t *Sessions) Mint(r Role, account, sessionName string) Session {
 		RoleID:          r.ID,
 		RoleARN:         r.ARN,
 		Name:            sessionName,
+		Issued:          t.clock.Now().UTC(),
 		Expiration:      t.clock.Now().UTC().Add(time.Duration(maxSecs) * time.Second).Truncate(time.Second),
 	}
 	t.mu.Lock()
@@ -113,26 +115,17 @@ func (t *Sessions) Revoke(accessKeyID string) {
 	t.mu.Unlock()
 }
 
-// SetInvocation records the invocation (request id) the session's instance
-// is serving now, "" between invocations. Requests signed with the key are
-// attributed to it (lineage, loop detection).
-func (t *Sessions) SetInvocation(accessKeyID, invocation string) {
+// Prune revokes every session keep returns false for. The server calls
+// it with "the instance is gone", so that sessions of stopped instances do
+// not pile up.
+func (t *Sessions) Prune(keep func(Session) bool) {
 	t.mu.Lock()
-	if e, ok := t.keys[accessKeyID]; ok {
-		e.invocation = invocation
+	defer t.mu.Unlock()
+	for k, e := range t.keys {
+		if !keep(e.Session) {
+			delete(t.keys, k)
+		}
 	}
-	t.mu.Unlock()
-}
-
-// Invocation returns the invocation the key's instance is serving.
-func (t *Sessions) Invocation(accessKeyID string) (string, bool) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	e, ok := t.keys[accessKeyID]
-	if !ok || e.invocation == "" {
-		return "", false
-	}
-	return e.invocation, true
 }
 
 // Len is the number of live sessions.
