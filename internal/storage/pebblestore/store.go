@@ -501,7 +501,12 @@ func (s *Store) prune() {
 		}
 	}
 	i := sort.Search(len(s.commits), func(i int) bool { return s.commits[i].num > keep })
-	if i > 0 {
+	// The survivors are copied into a new array, never shifted in place:
+	// a View reads a window of the old one without mu. Copying only once
+	// at least half the log is prunable keeps that to one allocation per
+	// so many commits instead of one per commit; the records left behind
+	// meanwhile are skipped by conflictWith's search.
+	if i > 0 && 2*i >= len(s.commits) {
 		s.commits = append(s.commits[:0:0], s.commits[i:]...)
 	}
 }
