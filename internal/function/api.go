@@ -122,14 +122,16 @@ type InvokeInput struct {
 	Name      string // a name, a partial ARN or an ARN, optionally with ":qualifier"
 	Qualifier string // "" or $LATEST
 	Payload   []byte
-	// ClientContext is X-Amz-Client-Context as sent (base64 of JSON); ""
-	// for none. Bad base64 or JSON is ErrInvalidRequestContent... as AWS
-	// answers InvalidRequestContentException? AWS: "Client context must be
-	// a valid Base64-encoded JSON object." (InvalidRequestContentException)
+	// ClientContext is X-Amz-Client-Context as sent (base64 of JSON, at
+	// most 3583 bytes); "" for none. Anything else is
+	// ErrInvalidRequestContent.
 	ClientContext string
-	LogTail       bool   // LogType Tail: return the last 4 KB of the log
-	DryRun        bool   // check only; no process runs
-	TraceID       string // X-Amzn-Trace-Id of the caller, "" = Sluice makes one
+	// RequestID is the invocation's id; "" makes a new one (an
+	// asynchronous worker passes the id it accepted the event with).
+	RequestID string
+	LogTail   bool   // LogType Tail: return the last 4 KB of the log
+	DryRun    bool   // check only; no process runs
+	TraceID   string // X-Amzn-Trace-Id of the caller, "" = Sluice makes one
 }
 
 // InvokeOutput is the result of an Invoke. A function error is not a Go

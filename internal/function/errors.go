@@ -21,6 +21,11 @@ var (
 	ErrPolicyLengthExceeded  = errors.New("function: policy length exceeded")  // PolicyLengthExceededException, 400
 	ErrCodeStorageExceeded   = errors.New("function: code storage exceeded")   // CodeStorageExceededException, 400
 	ErrClosed                = errors.New("function: service closed")          // ServiceException, 500
+
+	// ErrUndelivered is returned (wrapped) by RuntimeEndpoint.Serve when
+	// its context ended before the process took the invocation with GET
+	// .../next: the function never saw it, so it may run elsewhere.
+	ErrUndelivered = errors.New("function: invocation not taken by the runtime")
 )
 
 // Error is a refused operation with the message AWS gives for it.

@@ -119,8 +119,10 @@ type RuntimeEndpoint interface {
 	//   - a POST .../{id}/error: Outcome{Payload: the error JSON, Error: true}, nil;
 	//   - a POST /runtime/init/error before or while inv is pending:
 	//     Outcome{Payload, Error: true, Init: true}, nil;
-	//   - ctx ends first (timeout, process exit): zero Outcome and
-	//     context.Cause(ctx); a later response for inv is refused (403).
+	//   - ctx ends first (timeout, process exit): zero Outcome and an error
+	//     wrapping context.Cause(ctx), which also wraps ErrUndelivered when
+	//     no GET .../next had taken inv; a later response for inv is
+	//     refused (403).
 	// One Serve at a time per endpoint.
 	Serve(ctx context.Context, inv Invocation) (Outcome, error)
 	// Ready is closed when the process first calls GET .../next (init done).
@@ -184,7 +186,7 @@ type Service struct {
 	cfg    Config // normalised copy (defaults filled in)
 
 	metrics *metrics
-	interp  interpreters
+	interp  *interpreters
 	memory  memoryLimiter
 
 	done      chan struct{}
@@ -201,5 +203,7 @@ type Service struct {
 	running int                  // instances alive or starting, all functions
 	logs    map[string]*logRing  // by function name
 	keys    map[string]*instance // access key id -> instance
+	live    map[*instance]bool   // started and not yet reaped
+	changed chan struct{}        // closed and replaced when capacity may have freed
 	closed  bool
 }

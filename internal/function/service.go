@@ -58,13 +58,16 @@ func New(cfg Config) (*Service, error) {
 		metrics: newMetrics(cfg.Registerer),
 		done:    make(chan struct{}),
 		pools:   map[string]*pool{}, logs: map[string]*logRing{}, keys: map[string]*instance{},
+		live: map[*instance]bool{}, changed: make(chan struct{}),
 	}
 	s.interp = resolveInterpreters(cfg, s.log)
-	mem, err := newMemoryLimiter(cfg.MemoryLimit, s.log)
+	mem, err := newMemoryLimiter(cfg.MemoryLimit, s.pclock, s.log)
 	if err != nil {
 		return nil, err
 	}
 	s.memory = mem
+	s.wg.Add(1)
+	go s.reaper()
 	return s, nil
 }
 
