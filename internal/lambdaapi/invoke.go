@@ -1,0 +1,78 @@
+package lambdaapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"sluice/internal/function"
+)
+
+// invoke is Invoke (aws-wire 2.1): RequestResponse answers 200 with the
+// function's result, a function error included (X-Amz-Function-Error:
+// Unhandled); DryRun answers 204 after the checks. Event, the asynchronous
+// type S3 uses, is issue 8's and is refused clearly until then.
+func (h *Handler) invoke(c *call) error {
+	typ := c.r.Header.Get("X-Amz-Invocation-Type")
+	switch typ {
+	case "", "RequestResponse", "DryRun":
+	case "Event":
+		return newErr("NotImplemented", "Sluice does not serve asynchronous Lambda invocation (InvocationType Event) yet; use RequestResponse")
+	default:
+		return newErr("ValidationException", "1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]", typ)
+	}
+	logType := c.r.Header.Get("X-Amz-Log-Type")
+	if logType != "" && logType != "None" && logType != "Tail" {
+		return newErr("ValidationException", "1 validation error detected: Value '%s' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [None, Tail]", logType)
+	}
+	payload, err := io.ReadAll(io.LimitReader(c.r.Body, function.MaxPayload+1))
+	if err != nil {
+		return newErr("InvalidRequestContentException", "Could not read request body: %s", err)
+	}
+	if len(payload) > function.MaxPayload {
+		return newErr("RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeFunction operation", function.MaxPayload)
+	}
+	if len(payload) > 0 && !json.Valid(payload) {
+		return newErr("InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: the payload is not valid JSON")
+	}
+	out, err := h.fn.Invoke(c.ctx, function.InvokeInput{
+		Name:          c.name(),
+		Qualifier:     c.r.URL.Query().Get("Qualifier"),
+		Payload:       payload,
+		ClientContext: c.r.Header.Get("X-Amz-Client-Context"),
+		LogTail:       logType == "Tail",
+		DryRun:        typ == "DryRun",
+		TraceID:       c.r.Header.Get("X-Amzn-Trace-Id"),
+	})
+	if err != nil {
+		return err
+	}
+	hd := c.w.Header()
+	hd.Set("X-Amzn-RequestId", c.requestID)
+	if out.RequestID != "" {
+		// The invocation's own id is what the function's context and its
+		// log lines carry; clients correlate the two through this header.
+		hd.Set("X-Amzn-RequestId", out.RequestID)
+	}
+	if typ == "DryRun" {
+		c.status = http.StatusNoContent
+		c.w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	version := out.ExecutedVersion
+	if version == "" {
+		version = function.Version
+	}
+	hd.Set("X-Amz-Executed-Version", version)
+	if out.FunctionError != "" {
+		hd.Set("X-Amz-Function-Error", out.FunctionError)
+	}
+	if out.LogResult != "" {
+		hd.Set("X-Amz-Log-Result", out.LogResult)
+	}
+	hd.Set("Content-Type", "application/json")
+	c.status = http.StatusOK
+	c.w.WriteHeader(http.StatusOK)
+	c.w.Write(out.Payload)
+	return nil
+}
