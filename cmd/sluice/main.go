@@ -22,6 +22,7 @@ const usage = `Usage: sluice <command> [flags]
 Commands:
   serve    run the server (S3 on one port; see sluice serve -h)
   bench    measure throughput and latency beside the machine's limits (see sluice bench -h)
+  logs     print a function's log: sluice logs NAME [--follow]
 
 Every flag also has an environment variable, shown in its help.
 `
@@ -37,6 +38,8 @@ func main() {
 		err = serve(os.Args[2:], os.Stdout, os.Stderr)
 	case "bench":
 		err = runBench(os.Args[2:], os.Stdout, os.Stderr)
+	case "logs":
+		err = logs(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return

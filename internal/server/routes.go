@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"sluice/internal/awsproto"
+	"sluice/internal/lambdaapi"
 	"sluice/internal/storage"
 )
 
@@ -26,6 +27,10 @@ func (s *Server) routes(s3, sqs http.Handler) http.Handler {
 			case "/_sluice/health":
 				s.health(w, r)
 			default:
+				if strings.HasPrefix(r.URL.Path, lambdaapi.SluicePrefix) {
+					s.lambda.ServeSluice(w, r)
+					return
+				}
 				http.NotFound(w, r)
 			}
 			return
@@ -35,6 +40,10 @@ func (s *Server) routes(s3, sqs http.Handler) http.Handler {
 			s3.ServeHTTP(w, r)
 		case awsproto.SQS:
 			sqs.ServeHTTP(w, r)
+		case awsproto.Lambda:
+			s.lambda.ServeHTTP(w, r)
+		case awsproto.IAM, awsproto.STS:
+			s.iam.ServeHTTP(w, r)
 		default:
 			awsproto.NotServed(w, r, svc)
 		}

@@ -23,8 +23,11 @@ import (
 
 	"sluice/internal/auth"
 	"sluice/internal/clock"
+	"sluice/internal/function"
+	"sluice/internal/lambdaapi"
 	"sluice/internal/object"
 	"sluice/internal/queue"
+	"sluice/internal/role"
 	"sluice/internal/s3api"
 	"sluice/internal/sqsapi"
 	"sluice/internal/storage"
@@ -70,6 +73,15 @@ type Config struct {
 	BodyIdleTimeout   time.Duration // a request body making no progress
 	WriteIdleTimeout  time.Duration // a response write that cannot proceed
 	IdleTimeout       time.Duration // a keep-alive connection between requests
+	// Functions (issue 7): RuntimeDir holds Sluice's runtime bootstraps
+	// and the instances' working directories (default DataDir/runtime);
+	// Python and Node name the interpreters (SLUICE_PYTHON, SLUICE_NODE;
+	// default from PATH); MaxInstances caps running instances
+	// (SLUICE_MAX_INSTANCES; default function.DefaultMaxInstances).
+	RuntimeDir   string
+	Python, Node string
+	MaxInstances int
+
 	// MaxHeaderBytes bounds the request headers net/http reads; default
 	// DefaultMaxHeaderBytes. S3's own 8 KiB limit is checked by the S3
 	// handler, with S3's error.
@@ -86,6 +98,14 @@ type Server struct {
 	blobs    *blobstore.Store
 	sweeper  *storage.Sweeper
 	queues   *queue.Service
+	// keys resolves the root key and function instances' session keys
+	// for every service's verifier.
+	keys      *keyring
+	sessions  *role.Sessions
+	roles     *role.Service
+	functions *function.Service
+	iam       http.Handler
+	lambda    *lambdaapi.Handler
 	registry *prometheus.Registry
 	root     auth.Credentials
 	url      string
@@ -136,10 +156,12 @@ func New(cfg Config) (*Server, error) {
 		s.cfg.Domains = defaultDomains(cfg.PublicURL)
 	}
 
+	s.sessions = role.NewSessions(cfg.Clock)
+	s.keys = &keyring{root: root, sessions: s.sessions}
 	objects := object.New(object.Config{Store: s.store, Blobs: s.blobs, Clock: cfg.Clock})
 	s3 := s3api.New(s3api.Config{
 		Objects:    objects,
-		Verifier:   &auth.Verifier{Keys: auth.NewStaticKeyring(root), Clock: cfg.Clock},
+		Verifier:   &auth.Verifier{Keys: s.keys, Clock: cfg.Clock},
 		Region:     cfg.Region,
 		Domains:    s.cfg.Domains,
 		Owner:      s3api.Owner{ID: cfg.AccountID, DisplayName: "sluice"},
@@ -150,11 +172,16 @@ func New(cfg Config) (*Server, error) {
 	s.queues = queue.New(queue.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Region: cfg.Region, AccountID: cfg.AccountID})
 	sqs := sqsapi.New(sqsapi.Config{
 		Queues:     s.queues,
-		Verifier:   &auth.Verifier{Keys: auth.NewStaticKeyring(root), Clock: cfg.Clock},
+		Verifier:   &auth.Verifier{Keys: s.keys, Clock: cfg.Clock},
 		PublicURL:  s.url,
 		Logger:     cfg.Logger,
 		Registerer: s.registry,
 	})
+	if err := s.buildFunctions(objects); err != nil {
+		s.listener.Close()
+		s.closeStorage()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.withPhaseTimeouts(s.routes(s3, sqs)),
 		ReadHeaderTimeout: max(cfg.ReadHeaderTimeout, 0),
@@ -297,6 +324,7 @@ func (s *Server) Close() error {
 		s.http.Close()
 		s.listener.Close()
 		s.queues.Close() // stops move tasks before storage closes
+		s.functions.Close()
 		s.closeErr = s.closeStorage()
 	})
 	return s.closeErr
