@@ -106,9 +106,9 @@ type Server struct {
 	functions *function.Service
 	iam       http.Handler
 	lambda    *lambdaapi.Handler
-	registry *prometheus.Registry
-	root     auth.Credentials
-	url      string
+	registry  *prometheus.Registry
+	root      auth.Credentials
+	url       string
 
 	closeOnce sync.Once
 	closeErr  error
