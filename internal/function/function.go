@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"sluice/internal/clock"
+	"sluice/internal/function/runtimes"
 	"sluice/internal/storage"
 )
 
@@ -187,6 +188,7 @@ type Service struct {
 
 	metrics *metrics
 	interp  *interpreters
+	paths   runtimes.Paths
 	memory  memoryLimiter
 
 	done      chan struct{}

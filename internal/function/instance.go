@@ -73,10 +73,7 @@ func (s *Service) start(ctx context.Context, r *record, reqID string) (*instance
 	if s.cfg.Runtime == nil || s.cfg.RuntimeDir == "" {
 		return nil, errors.New("function: no Runtime API listener or runtime directory configured")
 	}
-	paths, err := runtimes.Install(s.cfg.RuntimeDir)
-	if err != nil {
-		return nil, err
-	}
+	paths := s.paths
 	dir := filepath.Join(s.cfg.RuntimeDir, "instances", r.Name+"-"+randHex(6))
 	task, tmp := filepath.Join(dir, "task"), filepath.Join(dir, "tmp")
 	fail := func(err error) (*instance, error) {

@@ -80,7 +80,13 @@ func (s *Service) acquire(ctx context.Context, r *record) (inst *instance, cold 
 		}
 		p := s.poolLocked(r.Name)
 		var stale []*instance
-		for len(p.idle) > 0 {
+		limit, reason := s.cfg.MaxInstances, "ConcurrentInvocationLimitExceeded"
+		if r.Reserved != nil {
+			limit, reason = *r.Reserved, "ReservedFunctionConcurrentInvocationLimitExceeded"
+		}
+		// Reserved concurrency bounds invocations in flight, not warm
+		// instances: an idle one is handed out only below the limit.
+		for len(p.idle) > 0 && p.total-len(p.idle) < limit {
 			inst = p.idle[len(p.idle)-1]
 			p.idle = p.idle[:len(p.idle)-1]
 			if inst.gen == gen && !inst.gone {
@@ -92,10 +98,6 @@ func (s *Service) acquire(ctx context.Context, r *record) (inst *instance, cold 
 				return inst, false, nil
 			}
 			stale = append(stale, inst)
-		}
-		limit, reason := s.cfg.MaxInstances, "ConcurrentInvocationLimitExceeded"
-		if r.Reserved != nil {
-			limit, reason = *r.Reserved, "ReservedFunctionConcurrentInvocationLimitExceeded"
 		}
 		if p.total < limit && s.running >= s.cfg.MaxInstances {
 			// The server is at its cap: an idle instance of another

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"sluice/internal/clock"
+	"sluice/internal/function/runtimes"
 )
 
 var (
@@ -61,6 +62,13 @@ func New(cfg Config) (*Service, error) {
 		live: map[*instance]bool{}, changed: make(chan struct{}),
 	}
 	s.interp = resolveInterpreters(cfg, s.log)
+	if cfg.RuntimeDir != "" {
+		paths, err := runtimes.Install(cfg.RuntimeDir)
+		if err != nil {
+			return nil, err
+		}
+		s.paths = paths
+	}
 	mem, err := newMemoryLimiter(cfg.MemoryLimit, s.pclock, s.log)
 	if err != nil {
 		return nil, err

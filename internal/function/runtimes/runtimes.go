@@ -55,7 +55,7 @@ func Install(runtimeDir string) (Paths, error) {
 		if old, err := os.ReadFile(f.path); err == nil && bytes.Equal(old, f.data) {
 			continue
 		}
-		tmp := f.path + ".tmp"
+		tmp := fmt.Sprintf("%s.%d.tmp", f.path, os.Getpid())
 		if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
 			return Paths{}, fmt.Errorf("runtimes: %w", err)
 		}
