@@ -119,3 +119,71 @@ func TestDecodeBucketFastAgreesWithJSON(t *testing.T) {
 		t.Errorf("decodeBucket with fields reordered = %+v, %v", got, err)
 	}
 }
+
+// The fast header encoder writes exactly what encoding/json writes, or
+// declines; and it knows every field of the types it encodes by hand.
+func TestHeaderFastMatchesJSON(t *testing.T) {
+	if n := reflect.TypeOf(Meta{}).NumField(); n != 7 {
+		t.Fatalf("Meta has %d fields; appendHeaderFast writes 7: update it", n)
+	}
+	if n := reflect.TypeOf(Checksum{}).NumField(); n != 2 {
+		t.Fatalf("Checksum has %d fields; appendHeaderFast writes 2: update it", n)
+	}
+	if n := reflect.TypeOf(objectHeader{}).NumField(); n != 8 {
+		t.Fatalf("objectHeader has %d fields; appendHeaderFast writes 8: update it", n)
+	}
+	lm := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
+	full := Meta{ContentType: "text/plain", ContentEncoding: "gzip", ContentDisposition: "attachment; filename=a.txt",
+		ContentLanguage: "en", CacheControl: "no-cache", Expires: "Thu, 01 Dec 1994 16:00:00 GMT",
+		User: map[string]string{"b": "2", "a": "1", "": ""}}
+	for _, tc := range []struct {
+		name     string
+		rec      record
+		wantFast bool
+		// encoding/json itself loses a zone offset's seconds.
+		lossy bool
+	}{
+		{"minimal", record{Object: Object{VersionID: "null", LastModified: lm}}, true, false},
+		{"full", record{Object: Object{VersionID: "null", Size: 1 << 40, ETag: "d41d8cd98f00b204e9800998ecf8427e", LastModified: lm,
+			Meta: full, Checksum: &Checksum{CRC32C, "AAAAAA=="}, StorageClass: "STANDARD"}, Blob: "blob-1"}, true, false},
+		{"empty user map", record{Object: Object{LastModified: lm, Meta: Meta{User: map[string]string{}}}}, true, false},
+		{"zero time", record{Object: Object{}}, true, false},
+		{"other zone", record{Object: Object{LastModified: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))}}, true, false},
+		{"html chars", record{Object: Object{LastModified: lm, Meta: Meta{ContentType: "a<b>&c"}}}, false, false},
+		{"quote", record{Object: Object{LastModified: lm, Meta: Meta{User: map[string]string{"k": `a"b`}}}}, false, false},
+		{"backslash key", record{Object: Object{LastModified: lm, Meta: Meta{User: map[string]string{`k\`: "v"}}}}, false, false},
+		{"non-ASCII", record{Object: Object{LastModified: lm, Meta: Meta{ContentDisposition: "é"}}}, false, false},
+		{"control", record{Object: Object{LastModified: lm, ETag: "a\tb"}}, false, false},
+		{"year 10000", record{Object: Object{LastModified: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}, false, false},
+		{"zone with seconds", record{Object: Object{LastModified: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("s", 61))}}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.rec
+			want, wantErr := json.Marshal(objectHeader{VersionID: r.VersionID, Size: r.Size, ETag: r.ETag,
+				LastModified: r.LastModified, Meta: r.Meta, Checksum: r.Checksum, StorageClass: r.StorageClass, Blob: r.Blob})
+			got, ok := appendHeaderFast(nil, &r)
+			if ok != tc.wantFast {
+				t.Fatalf("fast path taken = %v, want %v (output %s)", ok, tc.wantFast, got)
+			}
+			if ok && (wantErr != nil || !bytes.Equal(got, want)) {
+				t.Errorf("fast header\n got %s\nwant %s (json error %v)", got, want, wantErr)
+			}
+			if wantErr != nil || tc.lossy {
+				return
+			}
+			// Whatever the path, the record round-trips.
+			r.Bucket, r.Key = "bkt", "k"
+			v, err := encodeRecord(&r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := decodeRecord("bkt", "k", v, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !back.LastModified.Equal(r.LastModified) || back.ETag != r.ETag || !reflect.DeepEqual(back.Meta, r.Meta) || back.Blob != r.Blob {
+				t.Errorf("round trip gave %+v, want %+v", back.Object, r.Object)
+			}
+		})
+	}
+}
