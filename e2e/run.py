@@ -388,6 +388,180 @@ class SQSQueues(ServerTest):
             self.sqs.purge_queue(QueueUrl=url)
 
 
+class Functions(ServerTest):
+    """Issue 7's user story: a role, a Go function from a zip, invoke, logs;
+    then Python (boto3 inside the function) and Node handlers, and bulk
+    checks through boto3."""
+
+    TRUST = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+             '"Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.lam = cls.server.client("lambda")
+        cls.iam = cls.server.client("iam")
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        build = os.path.join(cls.tmp.name, "build")
+        os.makedirs(build)
+        env = dict(os.environ, CGO_ENABLED="0", GOOS="linux")
+        subprocess.run(["go", "build", "-tags", "lambda.norpc", "-o", os.path.join(build, "bootstrap"),
+                        "./internal/server/testdata/stsfn"], cwd=root, env=env, check=True, timeout=300)
+        cls.go_zip = os.path.join(cls.tmp.name, "hello.zip")
+        with open(os.path.join(build, "bootstrap"), "rb") as f:
+            cls.zip_files(cls.go_zip, {"bootstrap": f.read()}, mode=0o755)
+        cls.role_arn = cls.iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=cls.TRUST)["Role"]["Arn"]
+
+    @staticmethod
+    def zip_files(path, files, mode=0o644):
+        import zipfile
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in files.items():
+                info = zipfile.ZipInfo(name)
+                info.external_attr = (0o100000 | mode) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                z.writestr(info, data)
+
+    def test_cli_user_story(self):
+        import base64
+        import json
+        trust = os.path.join(self.tmp.name, "trust.json")
+        with open(trust, "w") as f:
+            f.write(self.TRUST)
+        role = json.loads(self.aws("iam", "create-role", "--role-name", "hello",
+                                   "--assume-role-policy-document", "file://" + trust).stdout)["Role"]
+        self.assertEqual(role["Arn"], "arn:aws:iam::000000000000:role/hello")
+        self.assertTrue(role["RoleId"].startswith("AROA"))
+        fn = json.loads(self.aws("lambda", "create-function", "--function-name", "hello", "--runtime", "provided.al2023",
+                                 "--handler", "bootstrap", "--zip-file", "fileb://" + self.go_zip,
+                                 "--role", "arn:aws:iam::000000000000:role/hello").stdout)
+        self.assertEqual((fn["State"], fn["LastUpdateStatus"]), ("Active", "Successful"))
+        out = os.path.join(self.tmp.name, "out.json")
+        # AWS CLI v1 sends --payload as is (no --cli-binary-format).
+        res = json.loads(self.aws("lambda", "invoke", "--function-name", "hello", "--payload", '{"name":"x"}',
+                                  "--log-type", "Tail", out).stdout)
+        self.assertEqual(res["StatusCode"], 200)
+        self.assertNotIn("FunctionError", res)
+        with open(out) as f:
+            self.assertEqual(json.load(f)["hello"], "x")
+        self.assertIn("REPORT RequestId:", base64.b64decode(res["LogResult"]).decode())
+        logs = subprocess.run([SLUICE, "logs", "hello"], env=self.server.cli_env(self.tmp.name),
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(logs.returncode, 0, logs.stderr)
+        self.assertIn("START RequestId:", logs.stdout)
+        self.assertIn("hello from x", logs.stdout)
+        # --follow keeps printing until interrupted.
+        follow = subprocess.Popen([SLUICE, "logs", "hello", "--follow"], env=self.server.cli_env(self.tmp.name),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.aws("lambda", "invoke", "--function-name", "hello", "--payload", '{"name":"followed"}', out)
+            seen = ""
+            for _ in range(200):
+                line = follow.stdout.readline()
+                if not line:
+                    break
+                seen += line
+                if "hello from followed" in seen:
+                    break
+            self.assertIn("hello from followed", seen)
+        finally:
+            follow.send_signal(signal.SIGINT)
+            follow.wait(timeout=10)
+            follow.stdout.close()
+            follow.stderr.close()
+        res = self.aws("lambda", "get-function", "--function-name", "nope", check=False)
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("ResourceNotFoundException", res.stderr)
+
+    def test_python_handler_uses_boto3_inside(self):
+        import json
+        self.s3.create_bucket(Bucket="py-out")
+        src = (
+            "import boto3\n"
+            "def handler(event, context):\n"
+            "    boto3.client('s3').put_object(Bucket=event['bucket'], Key='py', Body=b'from python')\n"
+            "    arn = boto3.client('sts').get_caller_identity()['Arn']\n"
+            "    print('python saw', event['bucket'])\n"
+            "    return {'fn': context.function_name, 'arn': arn,\n"
+            "            'left': context.get_remaining_time_in_millis() > 0, 'mem': context.memory_limit_in_mb}\n")
+        path = os.path.join(self.tmp.name, "py.zip")
+        self.zip_files(path, {"app/main.py": src, "app/__init__.py": ""})
+        with open(path, "rb") as f:
+            self.lam.create_function(FunctionName="py", Runtime="python3.12", Handler="app.main.handler",
+                                     Role=self.role_arn, Code={"ZipFile": f.read()}, Timeout=30)
+        out = self.lam.invoke(FunctionName="py", Payload=json.dumps({"bucket": "py-out"}))
+        body = json.loads(out["Payload"].read())
+        self.assertNotIn("FunctionError", out, body)
+        self.assertEqual(body["fn"], "py")
+        self.assertEqual(body["arn"], "arn:aws:sts::000000000000:assumed-role/fn-role/py")
+        self.assertTrue(body["left"])
+        self.assertEqual(str(body["mem"]), "128")
+        self.assertEqual(self.s3.get_object(Bucket="py-out", Key="py")["Body"].read(), b"from python")
+
+    def test_node_handler(self):
+        import json
+        import shutil
+        if not shutil.which("node"):
+            self.skipTest("node is not installed")
+        src = ("exports.handler = async (event, context) => "
+               "({ n: event.n + 1, fn: context.functionName, left: context.getRemainingTimeInMillis() > 0 });\n")
+        path = os.path.join(self.tmp.name, "node.zip")
+        self.zip_files(path, {"index.js": src})
+        with open(path, "rb") as f:
+            self.lam.create_function(FunctionName="node", Runtime="nodejs20.x", Handler="index.handler",
+                                     Role=self.role_arn, Code={"ZipFile": f.read()})
+        out = self.lam.invoke(FunctionName="node", Payload=b'{"n": 41}')
+        self.assertNotIn("FunctionError", out)
+        self.assertEqual(json.loads(out["Payload"].read()), {"n": 42, "fn": "node", "left": True})
+
+    def test_boto3_bulk_and_errors(self):
+        import json
+        with open(self.go_zip, "rb") as f:
+            code = f.read()
+        for i in range(3):
+            self.lam.create_function(FunctionName=f"bulk-{i}", Runtime="provided.al2", Handler="bootstrap",
+                                     Role=self.role_arn, Code={"ZipFile": code})
+        names = [f["FunctionName"] for p in self.lam.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 2})
+                 for f in p["Functions"]]
+        self.assertTrue({"bulk-0", "bulk-1", "bulk-2"} <= set(names), names)
+        self.lam.get_waiter("function_active_v2").wait(FunctionName="bulk-0")
+        for i in range(10):
+            out = self.lam.invoke(FunctionName="bulk-0", Payload=json.dumps({"name": str(i)}))
+            self.assertEqual(json.loads(out["Payload"].read())["hello"], str(i))
+        out = self.lam.invoke(FunctionName="bulk-0", Payload=b'{"fail": true}')
+        self.assertEqual(out["StatusCode"], 200)
+        self.assertEqual(out["FunctionError"], "Unhandled")
+        self.assertEqual(self.lam.invoke(FunctionName="bulk-0", InvocationType="DryRun")["StatusCode"], 204)
+        with self.assertRaises(self.lam.exceptions.InvalidRequestContentException):
+            self.lam.invoke(FunctionName="bulk-0", Payload=b"{nope")
+        with self.assertRaises(self.lam.exceptions.ResourceNotFoundException):
+            self.lam.get_function_configuration(FunctionName="absent")
+        with self.assertRaises(self.lam.exceptions.ResourceConflictException):
+            self.lam.create_function(FunctionName="bulk-0", Runtime="provided.al2", Handler="bootstrap",
+                                     Role=self.role_arn, Code={"ZipFile": code})
+        with self.assertRaises(self.lam.exceptions.InvalidParameterValueException):
+            self.lam.create_function(FunctionName="norole", Runtime="provided.al2", Handler="bootstrap",
+                                     Role="arn:aws:iam::000000000000:role/absent", Code={"ZipFile": code})
+        self.lam.add_permission(FunctionName="bulk-0", StatementId="s3", Action="lambda:InvokeFunction",
+                                Principal="s3.amazonaws.com", SourceArn="arn:aws:s3:::photos")
+        policy = json.loads(self.lam.get_policy(FunctionName="bulk-0")["Policy"])
+        self.assertEqual(policy["Statement"][0]["Principal"], {"Service": "s3.amazonaws.com"})
+        self.lam.put_function_concurrency(FunctionName="bulk-0", ReservedConcurrentExecutions=2)
+        self.assertEqual(self.lam.get_function_concurrency(FunctionName="bulk-0")["ReservedConcurrentExecutions"], 2)
+        arn = self.lam.get_function(FunctionName="bulk-0")["Configuration"]["FunctionArn"]
+        self.lam.tag_resource(Resource=arn, Tags={"team": "x"})
+        self.assertEqual(self.lam.list_tags(Resource=arn)["Tags"], {"team": "x"})
+        # IAM: the trust policy comes back as a document (botocore decodes it).
+        role = self.iam.get_role(RoleName="fn-role")["Role"]
+        self.assertEqual(role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"], "lambda.amazonaws.com")
+        with self.assertRaises(self.iam.exceptions.NoSuchEntityException):
+            self.iam.get_role(RoleName="absent")
+        with self.assertRaises(self.iam.exceptions.EntityAlreadyExistsException):
+            self.iam.create_role(RoleName="FN-ROLE", AssumeRolePolicyDocument=self.TRUST)
+        with self.assertRaises(self.iam.exceptions.MalformedPolicyDocumentException):
+            self.iam.create_role(RoleName="bad", AssumeRolePolicyDocument="{")
+
+
 class Restart(unittest.TestCase):
     """Created credentials and acknowledged objects survive a restart."""
 
