@@ -76,7 +76,6 @@ type Server struct {
 	mu      sync.Mutex
 	current *pending // the invocation handed out last; guarded by mu
 	initOut function.Outcome
-	serving bool
 }
 
 // pending is one invocation between Serve and its answer.
