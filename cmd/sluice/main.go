@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -76,10 +77,20 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		PublicURL:     os.Getenv("SLUICE_PUBLIC_URL"),
 		RootAccessKey: os.Getenv("SLUICE_ROOT_ACCESS_KEY"),
 		RootSecretKey: os.Getenv("SLUICE_ROOT_SECRET_KEY"),
+		RuntimeDir:    os.Getenv("SLUICE_RUNTIME_DIR"),
+		Python:        os.Getenv("SLUICE_PYTHON"),
+		Node:          os.Getenv("SLUICE_NODE"),
 		Logger:        logger,
 	}
 	if d := os.Getenv("SLUICE_DOMAIN"); d != "" {
 		cfg.Domains = strings.Split(d, ",")
+	}
+	if v := os.Getenv("SLUICE_MAX_INSTANCES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("SLUICE_MAX_INSTANCES=%q: want a positive number", v)
+		}
+		cfg.MaxInstances = n
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
