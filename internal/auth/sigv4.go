@@ -543,6 +543,7 @@ func stripSpaces(s string) string {
 
 func canonicalHeaders(r *http.Request, names []string) string {
 	var b strings.Builder
+	b.Grow(64 * len(names)) // typical names and values; one allocation
 	for _, n := range names {
 		b.WriteString(n)
 		b.WriteByte(':')
@@ -831,8 +832,12 @@ func (v *Verifier) finish(r *http.Request, res *Result, sc scope, params []query
 		// so they cannot be added to a presigned URL by whoever holds it.
 		var unsigned []string
 		for name := range r.Header {
-			l := strings.ToLower(name)
-			if strings.HasPrefix(l, "x-amz-") && !hasName(res.SignedHeaders, l) {
+			// Lower-case only the x-amz-* names: ToLower allocates for
+			// every canonical (capitalised) name, on every request.
+			if len(name) < 6 || !strings.EqualFold(name[:6], "x-amz-") {
+				continue
+			}
+			if l := strings.ToLower(name); !hasName(res.SignedHeaders, l) {
 				unsigned = append(unsigned, l)
 			}
 		}
