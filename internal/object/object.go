@@ -208,6 +208,18 @@ type PutInput struct {
 	// ChecksumAlgorithm to its algorithm so that the body is hashed. A
 	// nil result means there is nothing to verify.
 	TrailingChecksum func() *Checksum
+	// Event is the event the write reports (s.publish): "" means
+	// event.ObjectCreatedPut; a browser form upload (POST Object) sets
+	// event.ObjectCreatedPost, as S3 reports it.
+	Event event.Name
+}
+
+// eventName is the event a PutObject with in reports.
+func (in PutInput) eventName() event.Name {
+	if in.Event == "" {
+		return event.ObjectCreatedPut
+	}
+	return in.Event
 }
 
 // GetInput selects an object and, optionally, a byte range of it.
