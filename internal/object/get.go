@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"sluice/internal/event"
 	"sluice/internal/storage"
 )
 
@@ -124,7 +125,13 @@ func (s *Service) DeleteObject(ctx context.Context, bucket, key string) error {
 		if err := releaseCurrent(tx, bucket, key, k); err != nil {
 			return err
 		}
-		return tx.Delete(k)
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+		// S3 reports a delete whether or not the key existed (DeleteObject
+		// is idempotent and answers 204 either way); the records commit
+		// with the delete (DESIGN.md, Events).
+		return s.publish(ctx, tx, event.Change{Name: event.ObjectRemovedDelete, Bucket: bucket, Key: key, Time: s.now()})
 	})
 	if err != nil {
 		return fmt.Errorf("delete object %q/%q: %w", bucket, key, err)

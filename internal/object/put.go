@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 
+	"sluice/internal/event"
 	"sluice/internal/storage"
 )
 
@@ -168,9 +169,13 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 			return err
 		}
 		if blob != "" {
-			return tx.RefBlob(blob, owner)
+			if err := tx.RefBlob(blob, owner); err != nil {
+				return err
+			}
 		}
-		return nil
+		// The event records commit with the object (DESIGN.md, Events).
+		return s.publish(ctx, tx, event.Change{Name: event.ObjectCreatedPut, Bucket: in.Bucket, Key: in.Key,
+			Size: rec.Size, ETag: rec.ETag, Time: rec.LastModified})
 	})
 	if err != nil {
 		return Object{}, err
