@@ -50,7 +50,9 @@ func TestVerifyPostPolicyV4Faults(t *testing.T) {
 	}{
 		{"tampered policy", func(p *PostSignature) { p.Policy = p.Policy[:len(p.Policy)-4] + "fQ==" }, "SignatureDoesNotMatch", http.StatusForbidden, "", true},
 		{"tampered signature", func(p *PostSignature) { p.Signature = "0" + p.Signature[1:] }, "SignatureDoesNotMatch", http.StatusForbidden, "", true},
-		{"upper-case hex signature", func(p *PostSignature) { p.Signature = "8AFDBF4008C03F22C2CD3CDB72E4AFBB1F6A588F3255AC628749A66D7F09699E" }, "SignatureDoesNotMatch", http.StatusForbidden, "", true},
+		{"upper-case hex signature", func(p *PostSignature) {
+			p.Signature = "8AFDBF4008C03F22C2CD3CDB72E4AFBB1F6A588F3255AC628749A66D7F09699E"
+		}, "SignatureDoesNotMatch", http.StatusForbidden, "", true},
 		{"other region in scope", func(p *PostSignature) { p.Credential = "AKIAIOSFODNN7EXAMPLE/20151229/eu-west-1/s3/aws4_request" }, "SignatureDoesNotMatch", http.StatusForbidden, "", true},
 		{"unknown key", func(p *PostSignature) { p.Credential = "AKIDNOPE/20151229/us-east-1/s3/aws4_request" }, "InvalidAccessKeyId", http.StatusForbidden, "", false},
 		{"algorithm", func(p *PostSignature) { p.Algorithm = "AWS4-HMAC-SHA1" }, "InvalidArgument", http.StatusBadRequest, "X-Amz-Algorithm", false},
