@@ -542,6 +542,96 @@ func (s *Service) DeleteMessage(ctx context.Context, name, handle string) error 
 	return mapReceiptErr(err, nil)
 }
 
+// DeleteBatch deletes the messages of handles in one durable commit
+// (DeleteMessageBatch), so a batch costs one WAL sync, not one per entry.
+// errs[i] is the outcome of handles[i] as DeleteMessage's: nil (deleted,
+// or stale and so nothing to delete) or ErrInvalidReceipt; a failed entry
+// leaves the others' deletions in the commit. err is for the whole batch
+// (ErrNoSuchQueue, storage failures), and then nothing is deleted.
+func (s *Service) DeleteBatch(ctx context.Context, name string, handles []string) (errs []error, err error) {
+	err = s.batchOp(ctx, name, len(handles), func(tx storage.Tx, r *record, i int) error {
+		receipt, err := receiptOf(r, name, handles[i])
+		if err != nil {
+			return err
+		}
+		return tx.Ack(r.storageName(), receipt)
+	}, nil, &errs)
+	return errs, err
+}
+
+// VisibilityChange is one entry of ChangeVisibilityBatch.
+type VisibilityChange struct {
+	Handle  string
+	Timeout time.Duration
+}
+
+// ChangeVisibilityBatch applies the visibility changes of entries in one
+// commit (ChangeMessageVisibilityBatch). errs[i] is the outcome of
+// entries[i] as ChangeVisibility's (nil, ErrInvalidReceipt,
+// ErrNotInflight, *ParameterError); err is for the whole batch, and then
+// nothing changed.
+func (s *Service) ChangeVisibilityBatch(ctx context.Context, name string, entries []VisibilityChange) (errs []error, err error) {
+	err = s.batchOp(ctx, name, len(entries), func(tx storage.Tx, r *record, i int) error {
+		e := entries[i]
+		if e.Timeout < 0 || e.Timeout > maxVisibility*time.Second {
+			return paramErr("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.", int(e.Timeout.Seconds()))
+		}
+		receipt, err := receiptOf(r, name, e.Handle)
+		if err != nil {
+			return err
+		}
+		return tx.Extend(r.storageName(), receipt, s.clock.Now().Add(e.Timeout))
+	}, ErrNotInflight, &errs)
+	return errs, err
+}
+
+// batchOp runs op for entries 0..n-1 in one transaction. An entry whose
+// op fails with a receipt or parameter error is recorded in *errs and
+// skipped (the engine's Ack and Extend change nothing in tx when they
+// fail that way); any other error aborts the whole transaction. staleErr
+// is what a stale receipt becomes (nil: success with no effect).
+func (s *Service) batchOp(ctx context.Context, name string, n int, op func(tx storage.Tx, r *record, i int) error, staleErr error, errs *[]error) error {
+	err := s.store.Update(ctx, func(tx storage.Tx) error {
+		// The function may run again after a conflict: start afresh.
+		*errs = make([]error, n)
+		r, err := getRecord(tx, name)
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			err := op(tx, r, i)
+			var pe *ParameterError
+			switch {
+			case err == nil:
+			case errors.Is(err, storage.ErrStaleReceipt), errors.Is(err, storage.ErrInvalidReceipt),
+				errors.Is(err, ErrInvalidReceipt), errors.As(err, &pe):
+				(*errs)[i] = mapReceiptErr(err, staleErr)
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		*errs = nil
+	}
+	return err
+}
+
+// receiptOf returns the engine receipt of a handle for queue record r,
+// ErrInvalidReceipt, or storage.ErrStaleReceipt for a handle from an
+// earlier incarnation.
+func receiptOf(r *record, name, handle string) (string, error) {
+	inc, receipt, err := decodeHandle(name, handle)
+	if err != nil {
+		return "", err
+	}
+	if r.Incarnation != inc {
+		return "", storage.ErrStaleReceipt
+	}
+	return receipt, nil
+}
+
 // ChangeVisibility makes the message visible again timeout from now (0:
 // at once). Errors: ErrNoSuchQueue, ErrInvalidReceipt, ErrNotInflight (the
 // lease is over), *ParameterError (timeout outside 0..43200 s).
@@ -561,12 +651,19 @@ func (s *Service) ChangeVisibility(ctx context.Context, name, handle string, tim
 // are skipped.
 func (s *Service) Release(ctx context.Context, name string, handles []string) error {
 	var errs []error
-	for _, h := range handles {
-		err := s.handleOp(ctx, name, h, func(tx storage.Tx, sq, receipt string) error {
-			return tx.Extend(sq, receipt, s.clock.Now())
-		})
-		if err = mapReceiptErr(err, nil); err != nil {
-			errs = append(errs, fmt.Errorf("release: %w", err))
+	err := s.batchOp(ctx, name, len(handles), func(tx storage.Tx, r *record, i int) error {
+		receipt, err := receiptOf(r, name, handles[i])
+		if err != nil {
+			return err
+		}
+		return tx.Extend(r.storageName(), receipt, s.clock.Now())
+	}, nil, &errs)
+	if err != nil {
+		return fmt.Errorf("release: %w", err)
+	}
+	for i, e := range errs {
+		if e != nil {
+			errs[i] = fmt.Errorf("release: %w", e)
 		}
 	}
 	return errors.Join(errs...)

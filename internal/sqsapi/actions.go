@@ -816,10 +816,18 @@ func (h *Handler) deleteMessageBatch(_ *statusWriter, c *call) (any, error) {
 		Successful []idOnly
 		Failed     []batchError
 	}{Successful: []idOnly{}, Failed: []batchError{}}
-	for _, e := range in.Entries {
-		err := h.q.DeleteMessage(c.r.Context(), name, e.ReceiptHandle)
-		if err != nil {
-			out.Failed = append(out.Failed, toBatchError(e.Id, err))
+	// One commit for the whole batch; each entry keeps its own outcome.
+	handles := make([]string, len(in.Entries))
+	for i, e := range in.Entries {
+		handles[i] = e.ReceiptHandle
+	}
+	entryErr, err := h.q.DeleteBatch(c.r.Context(), name, handles)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range in.Entries {
+		if entryErr[i] != nil {
+			out.Failed = append(out.Failed, toBatchError(e.Id, entryErr[i]))
 			continue
 		}
 		out.Successful = append(out.Successful, idOnly{e.Id})
@@ -881,16 +889,35 @@ func (h *Handler) changeMessageVisibilityBatch(_ *statusWriter, c *call) (any, e
 		Successful []idOnly
 		Failed     []batchError
 	}{Successful: []idOnly{}, Failed: []batchError{}}
-	for _, e := range in.Entries {
+	// Entries with bad parameters fail on their own; the others change in
+	// one commit.
+	changes := make([]queue.VisibilityChange, 0, len(in.Entries))
+	idx := make([]int, 0, len(in.Entries))
+	entryErr := make([]error, len(in.Entries))
+	for i, e := range in.Entries {
 		n, set, err := e.VisibilityTimeout.get("VisibilityTimeout")
 		if err == nil && !set {
 			err = missing("VisibilityTimeout")
 		}
-		if err == nil {
-			err = h.q.ChangeVisibility(c.r.Context(), name, e.ReceiptHandle, time.Duration(n)*time.Second)
-		}
 		if err != nil {
-			out.Failed = append(out.Failed, toBatchError(e.Id, err))
+			entryErr[i] = err
+			continue
+		}
+		changes = append(changes, queue.VisibilityChange{Handle: e.ReceiptHandle, Timeout: time.Duration(n) * time.Second})
+		idx = append(idx, i)
+	}
+	if len(changes) > 0 {
+		errs, err := h.q.ChangeVisibilityBatch(c.r.Context(), name, changes)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			entryErr[i] = errs[j]
+		}
+	}
+	for i, e := range in.Entries {
+		if entryErr[i] != nil {
+			out.Failed = append(out.Failed, toBatchError(e.Id, entryErr[i]))
 			continue
 		}
 		out.Successful = append(out.Successful, idOnly{e.Id})
