@@ -1,0 +1,50 @@
+// Package dispatch is the publishing and delivery side of S3 bucket
+// notifications (issue 6; DESIGN.md "Events: the transactional path"): it
+// stores each bucket's notification configuration, turns object changes
+// into event records inside the transaction that commits the change, keeps
+// the request-id index, holds what cannot be delivered yet, delivers it
+// when it can, and answers "is everything request X caused delivered?".
+//
+// # Guarantees
+//
+//   - One durable hop. Service.Publish runs inside the object change's
+//     storage transaction: it reads the bucket's configuration in that
+//     transaction (so a configuration saved by one request applies to the
+//     very next one), matches it (notify.Match) and, per matching rule,
+//     enqueues the record. A local queue whose policy lets S3 deliver for
+//     the bucket gets the record itself as a message (body = the AWS JSON).
+//     Everything else (a topic, a queue that is missing or refuses, a
+//     function) is enqueued as an event.Envelope: a refused or missing
+//     destination's record goes to the held queue with its reason, a
+//     function's record to that function's delivery queue. Either way the
+//     record is durable exactly when the change is: same commit. A failed
+//     operation commits nothing, so it has no events.
+//   - At least once. A held record leaves the held queue only in the
+//     commit that enqueues it into its destination (or moves it to the
+//     function's delivery queue), or that drops it; a crash in between
+//     means redelivery, never loss.
+//   - Nothing dropped silently. A held record is dropped when it is older
+//     than Config.MaxHeldAge or when more than Config.MaxHeld records are
+//     held (oldest first); each drop is logged, counted
+//     (sluice_notify_dropped_total) and marked in the request-id index.
+//   - Sequencers grow per key across restarts: New bumps the stored epoch
+//     with a durable commit before anything is published (event/doc.go).
+//
+// # Request-id index and waiting
+//
+// Each record also writes an index entry under its request id (the
+// x-amz-request-id of the response that caused it): the destination, the
+// state (delivered, held, pending, dropped) and the reason. Wait blocks
+// until every entry of a request id is final (delivered or dropped),
+// woken by the delivery worker's commits, never by polling; for a queue,
+// delivered means enqueued. Final entries are pruned after
+// Config.IndexRetention.
+//
+// # Not done yet
+//
+// Functions: a CloudFunctionConfiguration's records are written to the
+// function's delivery queue (FunctionQueue) and stay "pending" there until
+// asynchronous invocation (issue 8) consumes them and marks them delivered
+// (MarkDelivered). Topics: SNS is not built, so a topic is "does not exist"
+// and its records are held until they age out.
+package dispatch
