@@ -174,7 +174,7 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 			}
 		}
 		// The event records commit with the object (DESIGN.md, Events).
-		return s.publish(ctx, tx, event.Change{Name: event.ObjectCreatedPut, Bucket: in.Bucket, Key: in.Key,
+		return s.publish(ctx, tx, event.Change{Name: in.eventName(), Bucket: in.Bucket, Key: in.Key,
 			Size: rec.Size, ETag: rec.ETag, Time: rec.LastModified})
 	})
 	if err != nil {
