@@ -25,8 +25,10 @@ type Owner struct {
 
 // Config is what New needs.
 type Config struct {
-	Objects  *object.Service
-	Verifier *auth.Verifier
+	Objects *object.Service
+	// Notifications serves ?notification; nil answers NotImplemented.
+	Notifications Notifications
+	Verifier      *auth.Verifier
 	// Region is the one region this server serves (SLUICE_REGION); empty
 	// means us-east-1.
 	Region string

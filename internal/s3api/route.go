@@ -93,6 +93,14 @@ func routeBucket(r *request) operation {
 		if sub == "location" && r.Method == http.MethodGet {
 			return operation{name: "GetBucketLocation", serve: (*Handler).getBucketLocation}
 		}
+		if sub == "notification" {
+			switch r.Method {
+			case http.MethodGet:
+				return operation{name: "GetBucketNotificationConfiguration", serve: (*Handler).getBucketNotification}
+			case http.MethodPut:
+				return operation{name: "PutBucketNotificationConfiguration", serve: (*Handler).putBucketNotification, payload: true}
+			}
+		}
 		name := "Unknown"
 		if i := methodIndex(r.Method); i >= 0 {
 			if n := bucketSubresourceOps[sub][i]; n != "" {
