@@ -99,6 +99,7 @@ type Object struct {
 	Meta         Meta
 	Checksum     *Checksum // set when the client sent one
 	StorageClass string    // always STANDARD for now
+	Tags         []Tag     // the object's tag set, sorted by key (tagging.go)
 }
 
 // Service holds buckets and objects.
@@ -212,6 +213,12 @@ type PutInput struct {
 	// event.ObjectCreatedPut; a browser form upload (POST Object) sets
 	// event.ObjectCreatedPost, as S3 reports it.
 	Event event.Name
+	// Tags is the tag set to store with the object (x-amz-tagging),
+	// already checked with ValidateTags.
+	Tags []Tag
+	// Condition is checked against the current object inside the commit
+	// (If-Match, If-None-Match: conditional writes).
+	Condition WriteCondition
 }
 
 // eventName is the event a PutObject with in reports.

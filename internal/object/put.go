@@ -59,8 +59,12 @@ func (s *Service) putObject(ctx context.Context, in PutInput) (Object, error) {
 	// AWS answers NoSuchBucket without consuming the body; so do we. The
 	// commit checks again, since the bucket may go while the body streams.
 	err := s.store.View(ctx, func(tx storage.ReadTx) error {
-		_, err := getBucket(tx, in.Bucket)
-		return err
+		if _, err := getBucket(tx, in.Bucket); err != nil {
+			return err
+		}
+		// A condition that already fails spares reading the body; the
+		// commit checks it again (condition.go).
+		return in.Condition.Check(tx, in.Bucket, in.Key)
 	})
 	if err != nil {
 		return Object{}, err
@@ -147,6 +151,7 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 			Meta:         meta,
 			Checksum:     cs,
 			StorageClass: StorageClassStandard,
+			Tags:         in.Tags,
 		},
 		Blob:   blob,
 		Inline: inline,
@@ -160,6 +165,9 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 	s.fail(FailpointPutBeforeCommit)
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
 		if _, err := getBucket(tx, in.Bucket); err != nil {
+			return err
+		}
+		if err := in.Condition.Check(tx, in.Bucket, in.Key); err != nil {
 			return err
 		}
 		if err := releaseCurrent(tx, in.Bucket, in.Key, k); err != nil {

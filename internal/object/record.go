@@ -41,6 +41,7 @@ type objectHeader struct {
 	Checksum     *Checksum      `json:"checksum,omitempty"`
 	StorageClass string         `json:"storageClass"`
 	Blob         storage.BlobID `json:"blob,omitempty"`
+	Tags         []Tag          `json:"tags,omitempty"`
 }
 
 // record is a decoded object record.
@@ -63,6 +64,7 @@ func encodeRecord(r *record) ([]byte, error) {
 			Checksum:     r.Checksum,
 			StorageClass: r.StorageClass,
 			Blob:         r.Blob,
+			Tags:         r.Tags,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("encode object record: %w", err)
@@ -156,6 +158,20 @@ func appendHeaderFast(b []byte, r *record) ([]byte, bool) {
 		b = append(b, `,"blob":`...)
 		b = str(b, string(r.Blob))
 	}
+	if len(r.Tags) > 0 {
+		b = append(b, `,"tags":[`...)
+		for i, t := range r.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"Key":`...)
+			b = str(b, t.Key)
+			b = append(b, `,"Value":`...)
+			b = str(b, t.Value)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	b = append(b, '}')
 	return b, ok
 }
@@ -187,6 +203,7 @@ func decodeRecord(bucket, key string, v []byte, wantData bool) (*record, error) 
 			Meta:         h.Meta,
 			Checksum:     h.Checksum,
 			StorageClass: h.StorageClass,
+			Tags:         h.Tags,
 		},
 		Blob: h.Blob,
 	}

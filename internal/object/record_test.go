@@ -129,8 +129,11 @@ func TestHeaderFastMatchesJSON(t *testing.T) {
 	if n := reflect.TypeOf(Checksum{}).NumField(); n != 2 {
 		t.Fatalf("Checksum has %d fields; appendHeaderFast writes 2: update it", n)
 	}
-	if n := reflect.TypeOf(objectHeader{}).NumField(); n != 8 {
-		t.Fatalf("objectHeader has %d fields; appendHeaderFast writes 8: update it", n)
+	if n := reflect.TypeOf(objectHeader{}).NumField(); n != 9 {
+		t.Fatalf("objectHeader has %d fields; appendHeaderFast writes 9: update it", n)
+	}
+	if n := reflect.TypeOf(Tag{}).NumField(); n != 2 {
+		t.Fatalf("Tag has %d fields; appendHeaderFast writes 2: update it", n)
 	}
 	lm := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
 	full := Meta{ContentType: "text/plain", ContentEncoding: "gzip", ContentDisposition: "attachment; filename=a.txt",
@@ -155,12 +158,14 @@ func TestHeaderFastMatchesJSON(t *testing.T) {
 		{"non-ASCII", record{Object: Object{LastModified: lm, Meta: Meta{ContentDisposition: "é"}}}, false, false},
 		{"control", record{Object: Object{LastModified: lm, ETag: "a\tb"}}, false, false},
 		{"year 10000", record{Object: Object{LastModified: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}, false, false},
+		{"tags", record{Object: Object{LastModified: lm, Tags: []Tag{{"a", "1"}, {"b", ""}}}}, true, false},
+		{"tag with non-ASCII", record{Object: Object{LastModified: lm, Tags: []Tag{{"é", "v"}}}}, false, false},
 		{"zone with seconds", record{Object: Object{LastModified: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("s", 61))}}, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.rec
 			want, wantErr := json.Marshal(objectHeader{VersionID: r.VersionID, Size: r.Size, ETag: r.ETag,
-				LastModified: r.LastModified, Meta: r.Meta, Checksum: r.Checksum, StorageClass: r.StorageClass, Blob: r.Blob})
+				LastModified: r.LastModified, Meta: r.Meta, Checksum: r.Checksum, StorageClass: r.StorageClass, Blob: r.Blob, Tags: r.Tags})
 			got, ok := appendHeaderFast(nil, &r)
 			if ok != tc.wantFast {
 				t.Fatalf("fast path taken = %v, want %v (output %s)", ok, tc.wantFast, got)
@@ -181,7 +186,8 @@ func TestHeaderFastMatchesJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !back.LastModified.Equal(r.LastModified) || back.ETag != r.ETag || !reflect.DeepEqual(back.Meta, r.Meta) || back.Blob != r.Blob {
+			if !back.LastModified.Equal(r.LastModified) || back.ETag != r.ETag || !reflect.DeepEqual(back.Meta, r.Meta) || back.Blob != r.Blob ||
+				!reflect.DeepEqual(back.Tags, r.Tags) {
 				t.Errorf("round trip gave %+v, want %+v", back.Object, r.Object)
 			}
 		})
