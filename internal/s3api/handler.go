@@ -135,8 +135,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *request, op operation) error {
 	if err := checkHeaderSection(r.Request); err != nil {
 		return err
 	}
-	if err := h.authenticate(w, r, op); err != nil {
-		return err
+	if !op.formAuth {
+		if err := h.authenticate(w, r, op); err != nil {
+			return err
+		}
 	}
 	if op.err != nil {
 		return op.err
