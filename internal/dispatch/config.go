@@ -134,3 +134,8 @@ func lineage(o event.Origin) event.Lineage {
 	}
 	return l
 }
+
+// SetBuckets sets Config.Buckets after New, for a composition root that
+// builds the bucket owner (object.Service) with this Service as its
+// publisher. Call it before serving requests.
+func (s *Service) SetBuckets(b Buckets) { s.cfg.Buckets = b }

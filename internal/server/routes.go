@@ -27,6 +27,10 @@ func (s *Server) routes(s3, sqs http.Handler) http.Handler {
 			case "/_sluice/health":
 				s.health(w, r)
 			default:
+				if strings.HasPrefix(r.URL.Path, requestsPrefix) || r.URL.Path == deliveriesPath {
+					s.serveNotifications(w, r)
+					return
+				}
 				if strings.HasPrefix(r.URL.Path, lambdaapi.SluicePrefix) {
 					s.lambda.ServeSluice(w, r)
 					return

@@ -23,6 +23,7 @@ import (
 
 	"sluice/internal/auth"
 	"sluice/internal/clock"
+	"sluice/internal/dispatch"
 	"sluice/internal/function"
 	"sluice/internal/lambdaapi"
 	"sluice/internal/object"
@@ -104,11 +105,13 @@ type Server struct {
 	sessions  *role.Sessions
 	roles     *role.Service
 	functions *function.Service
-	iam       http.Handler
-	lambda    *lambdaapi.Handler
-	registry  *prometheus.Registry
-	root      auth.Credentials
-	url       string
+	// dispatch publishes, holds and delivers S3 event records (issue 6).
+	dispatch *dispatch.Service
+	iam      http.Handler
+	lambda   *lambdaapi.Handler
+	registry *prometheus.Registry
+	root     auth.Credentials
+	url      string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -158,16 +161,30 @@ func New(cfg Config) (*Server, error) {
 
 	s.sessions = role.NewSessions(cfg.Clock)
 	s.keys = &keyring{root: root, sessions: s.sessions}
-	objects := object.New(object.Config{Store: s.store, Blobs: s.blobs, Clock: cfg.Clock})
+	// dispatch bumps the sequencer epoch before any object change can be
+	// published; its destinations reach the queue and function services
+	// through s, which are built below and before the first request.
+	s.dispatch, err = dispatch.New(context.Background(), dispatch.Config{
+		Store: s.store, Destinations: notifyDestinations{s}, Clock: cfg.Clock, Logger: cfg.Logger,
+		Registerer: s.registry, Region: cfg.Region, AccountID: cfg.AccountID,
+	})
+	if err != nil {
+		s.listener.Close()
+		s.closeStorage()
+		return nil, err
+	}
+	objects := object.New(object.Config{Store: s.store, Blobs: s.blobs, Clock: cfg.Clock, Events: s.dispatch})
+	s.dispatch.SetBuckets(objects)
 	s3 := s3api.New(s3api.Config{
-		Objects:    objects,
-		Verifier:   &auth.Verifier{Keys: s.keys, Clock: cfg.Clock},
-		Region:     cfg.Region,
-		Domains:    s.cfg.Domains,
-		Owner:      s3api.Owner{ID: cfg.AccountID, DisplayName: "sluice"},
-		Clock:      cfg.Clock,
-		Logger:     cfg.Logger,
-		Registerer: s.registry,
+		Objects:       objects,
+		Notifications: s.dispatch,
+		Verifier:      &auth.Verifier{Keys: s.keys, Clock: cfg.Clock},
+		Region:        cfg.Region,
+		Domains:       s.cfg.Domains,
+		Owner:         s3api.Owner{ID: cfg.AccountID, DisplayName: "sluice"},
+		Clock:         cfg.Clock,
+		Logger:        cfg.Logger,
+		Registerer:    s.registry,
 	})
 	s.queues = queue.New(queue.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Region: cfg.Region, AccountID: cfg.AccountID})
 	sqs := sqsapi.New(sqsapi.Config{
@@ -291,6 +308,11 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		s.sweeper.Run(ctx, s.cfg.SweepEvery)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.dispatch.Run(ctx)
 	}()
 
 	serveErr := make(chan error, 1)
