@@ -24,6 +24,7 @@ Commands:
   serve    run the server (S3 on one port; see sluice serve -h)
   bench    measure throughput and latency beside the machine's limits (see sluice bench -h)
   logs     print a function's log: sluice logs NAME [--follow]
+  wait     wait until a request's event records are delivered: sluice wait REQUEST_ID [--timeout 10s]
 
 Every flag also has an environment variable, shown in its help.
 `
@@ -41,6 +42,8 @@ func main() {
 		err = runBench(os.Args[2:], os.Stdout, os.Stderr)
 	case "logs":
 		err = logs(os.Args[2:], os.Stdout, os.Stderr)
+	case "wait":
+		err = wait(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return
