@@ -24,6 +24,12 @@ type Options struct {
 	// the in-process server; with an Endpoint, that server's data
 	// directory (where f is measured; empty: the current directory).
 	Data string
+	// Service is what the run benches: "s3" (the default) or "sqs" (queue
+	// send, receive+delete and long-poll wake-up; see sqs.go).
+	Service string
+	// PollSamples is how many send-to-waiting-receive latencies the SQS
+	// run samples.
+	PollSamples int
 	// Keep leaves the in-process server's data directory in place.
 	Keep bool
 
@@ -50,6 +56,8 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Region:          "us-east-1",
+		Service:         "s3",
+		PollSamples:     300,
 		Duration:        5 * time.Second,
 		Concurrency:     []int{1, 8, 32, 64},
 		Size:            1 << 10,
@@ -85,6 +93,8 @@ Flags:
 	fs.StringVar(&o.SecretKey, "secret-key", "", "secret key for --endpoint (default $AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&o.Region, "region", o.Region, "signing region")
 	fs.StringVar(&o.Data, "data", "", "in-process: parent of the fresh data directory (default the current directory); with --endpoint: that server's data directory, where f is measured")
+	fs.StringVar(&o.Service, "service", o.Service, "what to bench: s3, or sqs (send, receive+delete, send-to-waiting-long-poll latency; default concurrency 1,8,32)")
+	fs.IntVar(&o.PollSamples, "poll-samples", o.PollSamples, "sqs: samples of the send-to-waiting-receive latency")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the in-process server's data directory")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each PUT and GET step (and of the C measurement)")
 	conc := fs.String("concurrency", joinInts(o.Concurrency), "comma-separated concurrency levels")
@@ -105,6 +115,20 @@ Flags:
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	var err error
+	switch o.Service {
+	case "s3":
+	case "sqs":
+		concSet := false
+		fs.Visit(func(f *flag.Flag) { concSet = concSet || f.Name == "concurrency" })
+		if !concSet {
+			*conc = "1,8,32" // the levels issue 5 names
+		}
+		if o.PollSamples < 1 {
+			return o, errors.New("--poll-samples: must be at least 1")
+		}
+	default:
+		return o, fmt.Errorf("--service: want s3 or sqs, got %q", o.Service)
+	}
 	if o.Concurrency, err = ParseConcurrency(*conc); err != nil {
 		return o, fmt.Errorf("--concurrency: %w", err)
 	}

@@ -15,14 +15,18 @@ import (
 // Report is everything one run measured, in the form the text and JSON
 // outputs share.
 type Report struct {
-	Date        time.Time `json:"date"`
-	Machine     Machine   `json:"machine"`
-	Target      string    `json:"target"`
-	Endpoint    string    `json:"endpoint"`
-	Bucket      string    `json:"bucket"`
-	ObjectSize  int64     `json:"object_size"`
-	StepSeconds float64   `json:"step_seconds"`
-	FsyncNote   string    `json:"fsync_note,omitempty"`
+	Date    time.Time `json:"date"`
+	Machine Machine   `json:"machine"`
+	Target  string    `json:"target"`
+	// Service is "sqs" for an SQS run (Queue, the sqs steps and aims);
+	// empty for S3.
+	Service     string  `json:"service,omitempty"`
+	Queue       string  `json:"queue,omitempty"`
+	Endpoint    string  `json:"endpoint"`
+	Bucket      string  `json:"bucket"`
+	ObjectSize  int64   `json:"object_size"`
+	StepSeconds float64 `json:"step_seconds"`
+	FsyncNote   string  `json:"fsync_note,omitempty"`
 
 	LimitsBefore Limits `json:"limits_before"`
 	LimitsAfter  Limits `json:"limits_after"`
@@ -55,6 +59,11 @@ type Step struct {
 	PerSecond   float64 `json:"per_second"`
 	P50Ms       float64 `json:"p50_ms"`
 	P99Ms       float64 `json:"p99_ms"`
+	// Messages and MessagesPerSecond count SQS messages (ten per batch
+	// request); Drained says the queue ran empty and the step ended early.
+	Messages          int     `json:"messages,omitempty"`
+	MessagesPerSecond float64 `json:"messages_per_second,omitempty"`
+	Drained           bool    `json:"drained,omitempty"`
 }
 
 // Transfer is the large-object PUT or GET step.
@@ -201,23 +210,14 @@ func evaluateAims(steps []Step, lim Limits) []Aim {
 
 // WriteText writes the report as the tables a human reads.
 func (r *Report) WriteText(w io.Writer) error {
+	if r.Service == "sqs" {
+		return r.writeSQSText(w)
+	}
 	var b bytes.Buffer
-	m := r.Machine
-	fmt.Fprintf(&b, "sluice bench  %s  %s %s/%s  nproc %d  GOMAXPROCS %d\n",
-		r.Date.Format(time.RFC3339), m.GoVersion, m.GOOS, m.GOARCH, m.NumCPU, m.GOMAXPROCS)
+	r.writeHeader(&b)
 	fmt.Fprintf(&b, "target: %s at %s, bucket %s\n", r.Target, r.Endpoint, r.Bucket)
 	fmt.Fprintf(&b, "small objects: %s, %s per step\n\n", formatSize(r.ObjectSize), time.Duration(r.StepSeconds*float64(time.Second)))
-
-	lb, la, lm := r.LimitsBefore, r.LimitsAfter, r.Limits
-	fmt.Fprintf(&b, "%-40s %10s %10s %10s\n", "limit", "before", "after", "mean")
-	fmt.Fprintf(&b, "%-40s %10.3f %10.3f %10.3f\n", fmt.Sprintf("f  append %d B + fdatasync p50 (ms)", fsyncRecordBytes), lb.FsyncP50Ms, la.FsyncP50Ms, lm.FsyncP50Ms)
-	fmt.Fprintf(&b, "%-40s %10.3f %10.3f %10.3f\n", "L  loopback HTTP round trip p50 (ms)", lb.LoopbackP50Ms, la.LoopbackP50Ms, lm.LoopbackP50Ms)
-	fmt.Fprintf(&b, "%-40s %10s %10s %10s\n", fmt.Sprintf("C  loopback 1 KiB POST/s @%d", ceilingConcurrency), thousands(lb.PostCeiling), thousands(la.PostCeiling), thousands(lm.PostCeiling))
-	fmt.Fprintf(&b, "f measured in %s", lm.FsyncDir)
-	if r.FsyncNote != "" {
-		fmt.Fprintf(&b, " (%s)", r.FsyncNote)
-	}
-	b.WriteString("\n\n")
+	r.writeLimits(&b)
 
 	fmt.Fprintf(&b, "%-5s %11s %10s %9s %9s %9s %7s\n", "op", "concurrency", "req/s", "p50 ms", "p99 ms", "requests", "errors")
 	for _, s := range r.Steps {
@@ -258,6 +258,27 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+func (r *Report) writeHeader(b *bytes.Buffer) {
+	m := r.Machine
+	fmt.Fprintf(b, "sluice bench  %s  %s %s/%s  nproc %d  GOMAXPROCS %d\n",
+		r.Date.Format(time.RFC3339), m.GoVersion, m.GOOS, m.GOARCH, m.NumCPU, m.GOMAXPROCS)
+}
+
+// writeLimits writes the table of f, L and C before, after and mean.
+func (r *Report) writeLimits(b *bytes.Buffer) {
+	lb, la, lm := r.LimitsBefore, r.LimitsAfter, r.Limits
+	fmt.Fprintf(b, "%-40s %10s %10s %10s\n", "limit", "before", "after", "mean")
+	fmt.Fprintf(b, "%-40s %10.3f %10.3f %10.3f\n", fmt.Sprintf("f  append %d B + fdatasync p50 (ms)", fsyncRecordBytes), lb.FsyncP50Ms, la.FsyncP50Ms, lm.FsyncP50Ms)
+	fmt.Fprintf(b, "%-40s %10.3f %10.3f %10.3f\n", "L  loopback HTTP round trip p50 (ms)", lb.LoopbackP50Ms, la.LoopbackP50Ms, lm.LoopbackP50Ms)
+	fmt.Fprintf(b, "%-40s %10s %10s %10s\n", fmt.Sprintf("C  loopback 1 KiB POST/s @%d", ceilingConcurrency), thousands(lb.PostCeiling), thousands(la.PostCeiling), thousands(lm.PostCeiling))
+	fmt.Fprintf(b, "f measured in %s", lm.FsyncDir)
+	if r.FsyncNote != "" {
+		fmt.Fprintf(b, " (%s)", r.FsyncNote)
+	}
+	b.WriteString("\n\n")
+
 }
 
 // WriteJSON writes the report as indented JSON.

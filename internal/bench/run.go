@@ -65,6 +65,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(cfg.Concurrency) == 0 {
 		return nil, errors.New("no concurrency levels")
 	}
+	if cfg.Service == "sqs" {
+		return runSQS(ctx, cfg)
+	}
 	rep := &Report{
 		Date:        cfg.Now().UTC(),
 		Machine:     currentMachine(),
