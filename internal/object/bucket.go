@@ -72,6 +72,9 @@ func (s *Service) DeleteBucket(ctx context.Context, name string) error {
 				return ErrBucketNotEmpty
 			}
 		}
+		if err := deleteBucketUploads(tx, name); err != nil {
+			return err
+		}
 		if err := s.bucketDeleted(ctx, tx, name); err != nil {
 			return err
 		}

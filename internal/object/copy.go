@@ -112,6 +112,7 @@ func (s *Service) copyObject(ctx context.Context, in CopyInput) (Object, error) 
 			},
 			Blob:   src.Blob,
 			Inline: src.Inline,
+			Parts:  src.Parts,
 		}
 		if in.ReplaceMeta {
 			rec.Meta = in.Meta
@@ -134,10 +135,8 @@ func (s *Service) copyObject(ctx context.Context, in CopyInput) (Object, error) 
 		if err := tx.Set(dstK, v); err != nil {
 			return err
 		}
-		if rec.Blob != "" {
-			if err := tx.RefBlob(rec.Blob, blobOwner(tableObject, in.Bucket, in.Key, NullVersion)); err != nil {
-				return err
-			}
+		if err := refRecord(tx, rec, blobOwner(tableObject, in.Bucket, in.Key, NullVersion)); err != nil {
+			return err
 		}
 		out = rec.Object
 		return s.publish(ctx, tx, event.Change{Name: event.ObjectCreatedCopy, Bucket: in.Bucket, Key: in.Key,

@@ -37,6 +37,16 @@ func (s *Service) getObject(ctx context.Context, in GetInput) (*Reader, error) {
 			return nil, err
 		}
 		off, n := clampRange(rec.Size, in.Offset, in.Length)
+		if len(rec.Parts) > 0 {
+			body, err := s.openRange(rec, off, n)
+			if errors.Is(err, storage.ErrNotFound) && attempt == 0 {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &Reader{Object: rec.Object, ReadCloser: body}, nil
+		}
 		if rec.Blob == "" {
 			body := io.NopCloser(bytes.NewReader(rec.Inline[off : off+n]))
 			return &Reader{Object: rec.Object, ReadCloser: body}, nil

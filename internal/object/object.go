@@ -58,6 +58,10 @@ const (
 type Checksum struct {
 	Algorithm ChecksumAlgorithm
 	Value     string
+	// Type is "" for a checksum of the whole object's bytes, or a
+	// multipart object's ChecksumTypeComposite ("<value>-N") or
+	// ChecksumTypeFullObject (multipart.go).
+	Type string `json:",omitempty"`
 }
 
 // MaxKeyLength is S3's limit on an object key, in UTF-8 bytes.

@@ -206,10 +206,7 @@ func releaseCurrent(tx storage.Tx, bucket, key string, k []byte) error {
 	if err != nil {
 		return err
 	}
-	if rec.Blob == "" {
-		return nil
-	}
-	return tx.UnrefBlob(rec.Blob, blobOwner(tableObject, bucket, key, rec.VersionID))
+	return unrefRecord(tx, rec, blobOwner(tableObject, bucket, key, rec.VersionID))
 }
 
 // discardBlob removes a blob this PUT wrote and did not commit. It first

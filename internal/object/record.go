@@ -42,6 +42,9 @@ type objectHeader struct {
 	StorageClass string         `json:"storageClass"`
 	Blob         storage.BlobID `json:"blob,omitempty"`
 	Tags         []Tag          `json:"tags,omitempty"`
+	// Parts counts the segments of a multipart object, which follow the
+	// header instead of inline bytes (multipart_record.go).
+	Parts int `json:"parts,omitempty"`
 }
 
 // record is a decoded object record.
@@ -49,6 +52,7 @@ type record struct {
 	Object
 	Blob   storage.BlobID // "" for an inline object
 	Inline []byte         // the bytes of an inline object
+	Parts  []segment      // a multipart object's bytes, one segment per part
 }
 
 func encodeRecord(r *record) ([]byte, error) {
@@ -65,6 +69,7 @@ func encodeRecord(r *record) ([]byte, error) {
 			StorageClass: r.StorageClass,
 			Blob:         r.Blob,
 			Tags:         r.Tags,
+			Parts:        len(r.Parts),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("encode object record: %w", err)
@@ -74,6 +79,9 @@ func encodeRecord(r *record) ([]byte, error) {
 	out = append(out, recordFormat1)
 	out = binary.AppendUvarint(out, uint64(len(h)))
 	out = append(out, h...)
+	if len(r.Parts) > 0 {
+		return appendSegments(out, r.Parts), nil
+	}
 	return append(out, r.Inline...), nil
 }
 
@@ -96,6 +104,9 @@ func appendHeaderFast(b []byte, r *record) ([]byte, bool) {
 		b = append(b, '"')
 		b = append(b, s...)
 		return append(b, '"')
+	}
+	if len(r.Parts) > 0 || (r.Checksum != nil && r.Checksum.Type != "") {
+		return nil, false // multipart objects are rare: the reflective path
 	}
 	if y := r.LastModified.Year(); y < 0 || y > 9999 {
 		return nil, false // encoding/json refuses these
@@ -206,6 +217,14 @@ func decodeRecord(bucket, key string, v []byte, wantData bool) (*record, error) 
 			Tags:         h.Tags,
 		},
 		Blob: h.Blob,
+	}
+	if h.Parts > 0 {
+		segs, err := decodeSegments(v[1+w+int(n):], h.Parts, h.Size)
+		if err != nil {
+			return nil, err
+		}
+		r.Parts = segs
+		return r, nil
 	}
 	if h.Blob == "" {
 		data := v[1+w+int(n):]
