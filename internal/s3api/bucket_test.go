@@ -262,7 +262,6 @@ func TestRoutingErrors(t *testing.T) {
 		{method: "GET", path: "/route?cors"},
 		{method: "PUT", path: "/route?versioning", body: []byte("<VersioningConfiguration/>")},
 		{method: "POST", path: "/route/k?uploads"},
-		{method: "PUT", path: "/route/k2", header: map[string]string{"x-amz-copy-source": "/route/k"}},
 	} {
 		e.wantError(e.do(rr), 501, "NotImplemented", "")
 	}

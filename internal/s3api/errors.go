@@ -46,6 +46,12 @@ const (
 	errChecksumMismatch
 	errRequestHeaderSectionTooLarge
 	errRequestTimeout
+	// Copy, conditional writes, DeleteObjects, tagging (copy.go,
+	// deleteobjects.go, tagging.go).
+	errBadRequest
+	errInvalidTag
+	errConditionalRequestConflict
+	errMissingRequestBody
 	// POST Object (post.go, postpolicy.go).
 	errEntityTooSmall
 	errInvalidPolicyDocument
@@ -98,6 +104,14 @@ var errorTable = map[errCode]errorSpec{
 	// of the first as S3 sends it (versity/versitygw issue 2180).
 	errRequestHeaderSectionTooLarge: {"RequestHeaderSectionTooLarge", http.StatusBadRequest, "Your request header section exceeds the maximum allowed size."},
 	errRequestTimeout:               {"RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."},
+	// Tagging: S3's answers as recorded (11 tags is BadRequest; the
+	// others InvalidTag with their own messages, set by taggingError).
+	errBadRequest: {"BadRequest", http.StatusBadRequest, "Bad Request"},
+	errInvalidTag: {"InvalidTag", http.StatusBadRequest, "The TagKey you have provided is invalid"},
+	// A conditional write that lost to a concurrent one (S3 User Guide,
+	// "Conditional writes").
+	errConditionalRequestConflict: {"ConditionalRequestConflict", http.StatusConflict, "A conflicting conditional operation is currently in progress against this resource. Please try again."},
+	errMissingRequestBody:         {"MissingRequestBodyError", http.StatusBadRequest, "Request Body is empty"},
 	// POST Object: codes and messages from the S3 API reference "Error
 	// responses" list.
 	errEntityTooSmall:                      {"EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."},
@@ -172,6 +186,9 @@ func toAPIError(err error, t target) (*Error, bool) {
 		return apiErr, apiErr.Status < 500
 	}
 	if e, ok := authError(err); ok {
+		return e, true
+	}
+	if e, ok := h19Error(err); ok {
 		return e, true
 	}
 	var sum *object.ChecksumMismatchError

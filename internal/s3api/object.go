@@ -50,6 +50,14 @@ func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	tags, err := parseTaggingHeader(r.Header.Get("x-amz-tagging"))
+	if err != nil {
+		return err
+	}
+	cond, err := parseWriteCondition(r.Header)
+	if err != nil {
+		return err
+	}
 	if sum == nil && algorithm == "" {
 		// S3 gives every new object a full-object CRC64NVME when the
 		// client sent no checksum (S3 User Guide, "Checking object
@@ -66,9 +74,11 @@ func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
 		Checksum:          sum,
 		ChecksumAlgorithm: algorithm,
 		TrailingChecksum:  trailing,
+		Tags:              tags,
+		Condition:         cond,
 	})
 	if err != nil {
-		return err
+		return writeConditionError(err, cond)
 	}
 	hd := w.Header()
 	hd.Set("ETag", quoteETag(obj.ETag))
@@ -393,6 +403,7 @@ func writeObjectHeaders(w http.ResponseWriter, r *request, obj object.Object, rg
 			hd.Set(o[1], v)
 		}
 	}
+	setTaggingCount(hd, obj)
 	if obj.StorageClass != "" && obj.StorageClass != "STANDARD" {
 		hd.Set("x-amz-storage-class", obj.StorageClass)
 	}

@@ -97,6 +97,9 @@ func routeBucket(r *request) operation {
 		if sub == "location" && r.Method == http.MethodGet {
 			return operation{name: "GetBucketLocation", serve: (*Handler).getBucketLocation}
 		}
+		if sub == "delete" && r.Method == http.MethodPost {
+			return operation{name: "DeleteObjects", serve: (*Handler).deleteObjects, payload: true}
+		}
 		if sub == "notification" {
 			switch r.Method {
 			case http.MethodGet:
@@ -142,6 +145,8 @@ func routeObject(r *request) operation {
 		switch {
 		case sub == "uploadId":
 			return notImplemented("ListParts")
+		case sub == "tagging":
+			return operation{name: "GetObjectTagging", serve: (*Handler).getObjectTagging}
 		case sub != "":
 			return notImplemented("Unknown")
 		case r.query.Has("partNumber"):
@@ -163,16 +168,20 @@ func routeObject(r *request) operation {
 				return notImplemented("UploadPartCopy")
 			}
 			return notImplemented("UploadPart")
+		case sub == "tagging":
+			return operation{name: "PutObjectTagging", serve: (*Handler).putObjectTagging, payload: true}
 		case sub != "":
 			return notImplemented("Unknown")
 		case r.Header.Get("x-amz-copy-source") != "":
-			return notImplemented("CopyObject")
+			return operation{name: "CopyObject", serve: (*Handler).copyObject}
 		}
 		return operation{name: "PutObject", serve: (*Handler).putObject, payload: true}
 	case http.MethodDelete:
 		switch {
 		case sub == "uploadId":
 			return notImplemented("AbortMultipartUpload")
+		case sub == "tagging":
+			return operation{name: "DeleteObjectTagging", serve: (*Handler).deleteObjectTagging}
 		case sub != "":
 			return notImplemented("Unknown")
 		}
