@@ -29,7 +29,7 @@ func TestProcessCrash(t *testing.T) {
 	ctx := context.Background()
 	err := Run(ctx, Config{
 		Target:     proc,
-		Invariants: []Invariant{objs},
+		Invariants: []Invariant{objs, &Events{Bucket: "crash-events", Queue: "crash-events"}},
 		Iterations: iterations,
 		Seed:       seed,
 		Logf:       t.Logf,
