@@ -562,6 +562,171 @@ class Functions(ServerTest):
             self.iam.create_role(RoleName="bad", AssumeRolePolicyDocument="{")
 
 
+class Notifications(ServerTest):
+    """Bucket notifications to a queue: the CLI user story, bulk checks with boto3, sluice wait."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sqs = cls.server.client("sqs")
+
+    def queue(self, name, bucket):
+        import json
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = "arn:aws:sqs:us-east-1:000000000000:" + name
+        policy = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "SQS:SendMessage",
+            "Resource": arn, "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:*:*:" + bucket}}}]}
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        return url, arn
+
+    def drain(self, url, want):
+        import json
+        out = []
+        for _ in range(20):
+            if len(out) >= want:
+                break
+            for m in self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+                out.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return out
+
+    def test_cli_user_story(self):
+        import json
+        self.s3.create_bucket(Bucket="uploads-cli")
+        url, arn = self.queue("uploads-cli-events", "uploads-cli")
+        cfg = os.path.join(self.tmp.name, "notification.json")
+        with open(cfg, "w") as f:
+            json.dump({"QueueConfigurations": [{"Id": "new-uploads", "QueueArn": arn,
+                       "Events": ["s3:ObjectCreated:*"],
+                       "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}}}]}, f)
+        self.aws("s3api", "put-bucket-notification-configuration", "--bucket", "uploads-cli",
+                 "--notification-configuration", "file://" + cfg)
+        got = json.loads(self.aws("s3api", "get-bucket-notification-configuration", "--bucket", "uploads-cli").stdout)
+        self.assertEqual(got["QueueConfigurations"][0]["Id"], "new-uploads")
+        src = os.path.join(self.tmp.name, "photo one.jpg")
+        with open(src, "wb") as f:
+            f.write(b"jpeg")
+        self.aws("s3", "cp", src, "s3://uploads-cli/in/photo one.jpg")
+        msgs = []
+        for _ in range(5):
+            res = json.loads(self.aws("sqs", "receive-message", "--queue-url", url, "--max-number-of-messages", "10",
+                                      "--wait-time-seconds", "2", "--endpoint-url", self.server.endpoint).stdout or "{}")
+            msgs += [json.loads(m["Body"]) for m in res.get("Messages", [])]
+            if any("Records" in m for m in msgs):
+                break
+        self.assertIn("s3:TestEvent", [m.get("Event") for m in msgs])
+        rec = [m for m in msgs if "Records" in m][0]["Records"][0]
+        self.assertEqual(rec["eventName"], "ObjectCreated:Put")
+        self.assertEqual(rec["s3"]["object"]["key"], "in/photo+one.jpg")
+        self.assertEqual(rec["s3"]["configurationId"], "new-uploads")
+
+    def test_boto3_bulk_and_wait(self):
+        bucket = "uploads-bulk"
+        self.s3.create_bucket(Bucket=bucket)
+        url, arn = self.queue("uploads-bulk-events", bucket)
+        self.s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]})
+        self.drain(url, 1)  # the s3:TestEvent
+        keys = ["k %d@x/é" % i for i in range(20)]
+        ids = {}
+        for k in keys:
+            ids[k] = self.s3.put_object(Bucket=bucket, Key=k, Body=b"v")["ResponseMetadata"]["RequestId"]
+        from urllib.parse import unquote_plus
+        recs = [r for m in self.drain(url, len(keys)) for r in m["Records"]]
+        self.assertEqual(sorted(unquote_plus(r["s3"]["object"]["key"]) for r in recs), sorted(keys))
+        for r in recs:
+            self.assertEqual(r["responseElements"]["x-amz-request-id"], ids[unquote_plus(r["s3"]["object"]["key"])])
+        # A refused destination holds the record; sluice wait reports it pending, exit 1.
+        self.sqs.create_queue(QueueName="no-policy")
+        noarn = "arn:aws:sqs:us-east-1:000000000000:no-policy"
+        with self.assertRaises(ClientError) as cm:
+            self.s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": noarn, "Events": ["s3:ObjectCreated:*"]}]})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
+        self.s3.put_bucket_notification_configuration(Bucket=bucket, SkipDestinationValidation=True,
+            NotificationConfiguration={"QueueConfigurations": [{"QueueArn": noarn, "Events": ["s3:ObjectCreated:*"]}]})
+        rid = self.s3.put_object(Bucket=bucket, Key="held", Body=b"v")["ResponseMetadata"]["RequestId"]
+        env = self.server.cli_env(self.tmp.name)
+        res = subprocess.run([SLUICE, "wait", rid, "--timeout", "200ms", "--endpoint", self.server.endpoint],
+                             env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertIn('"held"', res.stdout)
+        self.s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+        rid = self.s3.put_object(Bucket=bucket, Key="none", Body=b"v")["ResponseMetadata"]["RequestId"]
+        res = subprocess.run([SLUICE, "wait", rid, "--timeout", "5s", "--endpoint", self.server.endpoint],
+                             env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(res.returncode, 0, res.stderr)
+
+
+class CopyDeleteTagging(ServerTest):
+    """CopyObject, DeleteObjects, tagging and conditional writes, as the CLI
+    and boto3 send them (botocore sends a CRC32, not Content-MD5, with
+    DeleteObjects and PutObjectTagging)."""
+
+    def test_cli_copy_and_recursive_rm(self):
+        self.aws("s3", "mb", "s3://cli-copy")
+        self.s3.put_object(Bucket="cli-copy", Key="a", Body=b"hello", ContentType="text/plain",
+                           Metadata={"m": "1"})
+        self.aws("s3", "cp", "s3://cli-copy/a", "s3://cli-copy/b")
+        got = self.s3.get_object(Bucket="cli-copy", Key="b")
+        self.assertEqual(got["Body"].read(), b"hello")
+        self.assertEqual(got["Metadata"], {"m": "1"})
+        for i in range(5):
+            self.s3.put_object(Bucket="cli-copy", Key=f"dir/{i} +x", Body=b"x")
+        out = self.aws("s3", "rm", "--recursive", "s3://cli-copy/").stdout
+        self.assertEqual(out.count("delete: "), 7, out)
+        self.assertEqual(self.s3.list_objects_v2(Bucket="cli-copy")["KeyCount"], 0)
+
+    def test_boto3_copy_tagging_and_conditions(self):
+        s3 = self.s3
+        s3.create_bucket(Bucket="b3-copy")
+        s3.put_object(Bucket="b3-copy", Key="src", Body=b"x" * 100_000, Tagging="a=1&b=two words")
+        tags = s3.get_object_tagging(Bucket="b3-copy", Key="src")["TagSet"]
+        self.assertEqual(tags, [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "two words"}])
+        self.assertEqual(s3.get_object(Bucket="b3-copy", Key="src")["TagCount"], 2)
+        r = s3.copy_object(Bucket="b3-copy", Key="dst", CopySource={"Bucket": "b3-copy", "Key": "src"},
+                           TaggingDirective="REPLACE", Tagging="c=3",
+                           MetadataDirective="REPLACE", ContentType="image/png")
+        head = s3.head_object(Bucket="b3-copy", Key="dst")
+        self.assertEqual(r["CopyObjectResult"]["ETag"], head["ETag"])
+        self.assertEqual(head["ContentType"], "image/png")
+        self.assertEqual(s3.get_object_tagging(Bucket="b3-copy", Key="dst")["TagSet"], [{"Key": "c", "Value": "3"}])
+        s3.put_object_tagging(Bucket="b3-copy", Key="dst", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+        self.assertEqual(s3.get_object_tagging(Bucket="b3-copy", Key="dst")["TagSet"], [{"Key": "k", "Value": "v"}])
+        s3.delete_object_tagging(Bucket="b3-copy", Key="dst")
+        self.assertEqual(s3.get_object_tagging(Bucket="b3-copy", Key="dst")["TagSet"], [])
+        self.assertEqual(self.error_code(s3.copy_object, Bucket="b3-copy", Key="src",
+                                         CopySource={"Bucket": "b3-copy", "Key": "src"}), "InvalidRequest")
+        self.assertEqual(self.error_code(s3.copy_object, Bucket="b3-copy", Key="x",
+                                         CopySource={"Bucket": "b3-copy", "Key": "src"},
+                                         CopySourceIfMatch='"nope"'), "PreconditionFailed")
+        self.assertEqual(self.error_code(s3.put_object_tagging, Bucket="b3-copy", Key="src",
+                                         Tagging={"TagSet": [{"Key": f"k{i}", "Value": ""} for i in range(11)]}),
+                         "BadRequest")
+        # Conditional writes.
+        s3.put_object(Bucket="b3-copy", Key="once", Body=b"1", IfNoneMatch="*")
+        self.assertEqual(self.error_code(s3.put_object, Bucket="b3-copy", Key="once", Body=b"2", IfNoneMatch="*"),
+                         "PreconditionFailed")
+        self.assertEqual(s3.get_object(Bucket="b3-copy", Key="once")["Body"].read(), b"1")
+
+    def test_boto3_delete_objects_bulk(self):
+        s3 = self.s3
+        s3.create_bucket(Bucket="b3-bulk")
+        keys = [f"k/{i:04d} é+%" for i in range(1000)]
+        for k in keys[:50]:
+            s3.put_object(Bucket="b3-bulk", Key=k, Body=b"x")
+        r = s3.delete_objects(Bucket="b3-bulk", Delete={"Objects": [{"Key": k} for k in keys]})
+        self.assertEqual(sorted(d["Key"] for d in r["Deleted"]), sorted(keys))
+        self.assertNotIn("Errors", r)
+        self.assertEqual(s3.list_objects_v2(Bucket="b3-bulk")["KeyCount"], 0)
+        s3.put_object(Bucket="b3-bulk", Key="q", Body=b"x")
+        r = s3.delete_objects(Bucket="b3-bulk", Delete={"Objects": [{"Key": "q"}], "Quiet": True})
+        self.assertNotIn("Deleted", r)
+        self.assertEqual(self.error_code(s3.delete_objects, Bucket="b3-bulk",
+                                         Delete={"Objects": [{"Key": str(i)} for i in range(1001)]}), "MalformedXML")
+
+
 class Restart(unittest.TestCase):
     """Created credentials and acknowledged objects survive a restart."""
 
