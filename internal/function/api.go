@@ -80,7 +80,7 @@ type CreateInput struct {
 	PackageType   string   // "" or "Zip"; "Image" is refused
 	Architectures []string // nil = x86_64
 	Tags          map[string]string
-	Publish       bool // accepted; only $LATEST exists
+	Publish       bool // publish version 1 at once (the answer is its configuration)
 }
 
 // UpdateCodeInput is UpdateFunctionCode's request.
@@ -120,7 +120,7 @@ type PermissionInput struct {
 // InvokeInput is a synchronous Invoke (RequestResponse or DryRun).
 type InvokeInput struct {
 	Name      string // a name, a partial ARN or an ARN, optionally with ":qualifier"
-	Qualifier string // "" or $LATEST
+	Qualifier string // "", $LATEST, a version or an alias
 	Payload   []byte
 	// ClientContext is X-Amz-Client-Context as sent (base64 of JSON, at
 	// most 3583 bytes); "" for none. Anything else is
@@ -142,7 +142,7 @@ type InvokeOutput struct {
 	Payload         []byte
 	FunctionError   string // "" or "Unhandled"
 	LogResult       string // base64 of the last 4 KB of the log when LogTail
-	ExecutedVersion string // "$LATEST"
+	ExecutedVersion string // "$LATEST" or the version an alias resolved to
 }
 
 // AccountSettings is GetAccountSettings' answer.

@@ -147,20 +147,31 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Configuration, er
 	}
 	s.metrics.functions.Inc()
 	s.log.Info("function created", "function", name, "runtime", r.Runtime, "code_size", r.CodeSize)
+	if in.Publish {
+		// Publish answers with version 1's configuration, as Lambda does.
+		return s.PublishVersion(ctx, name, "", "", "")
+	}
 	return s.configuration(r), nil
 }
 
 // Get is GetFunction: the configuration, tags and reserved concurrency.
 // ErrNotFound, ErrValidation for a malformed name.
 func (s *Service) Get(ctx context.Context, name, qualifier string) (Function, error) {
-	n, err := s.resolve(name, qualifier)
+	n, q, err := s.resolveQualified(name, qualifier)
 	if err != nil {
 		return Function{}, err
 	}
-	r, err := s.load(ctx, n)
+	latest, err := s.load(ctx, n)
 	if err != nil {
 		return Function{}, err
 	}
+	r, _, err := s.loadTarget(ctx, n, q, false)
+	if err != nil {
+		return Function{}, err
+	}
+	// Tags and reserved concurrency belong to the function, whatever
+	// qualifier was asked for.
+	r.Tags, r.Reserved = latest.Tags, latest.Reserved
 	f := Function{Configuration: s.configuration(r), Tags: maps.Clone(r.Tags)}
 	if f.Tags == nil {
 		f.Tags = map[string]string{}
@@ -282,6 +293,9 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in UpdateCodeInpu
 		return Configuration{}, err
 	}
 	s.retire(n)
+	if in.Publish {
+		return s.PublishVersion(ctx, n, r.CodeSha256, "", "")
+	}
 	return s.configuration(r), nil
 }
 
@@ -365,9 +379,17 @@ func (s *Service) UpdateConfiguration(ctx context.Context, name string, in Updat
 // stopped and the function's log is dropped. A qualifier other than
 // $LATEST is ErrNotFound; ErrNotFound when there is no such function.
 func (s *Service) Delete(ctx context.Context, name, qualifier string) error {
-	n, err := s.resolve(name, qualifier)
+	n, q, err := s.resolveQualified(name, qualifier)
 	if err != nil {
 		return err
+	}
+	if q != "" {
+		// A qualifier deletes one published version only.
+		if err := s.deleteVersion(ctx, n, q); err != nil {
+			return err
+		}
+		s.retire(n)
+		return nil
 	}
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
 		r, err := s.get(tx, n)
@@ -375,6 +397,9 @@ func (s *Service) Delete(ctx context.Context, name, qualifier string) error {
 			return err
 		}
 		if err := tx.UnrefBlob(r.Blob, functionKey(n)); err != nil {
+			return err
+		}
+		if err := s.deleteAllVersions(tx, n); err != nil {
 			return err
 		}
 		return tx.Delete(functionKey(n))
@@ -397,7 +422,7 @@ func (s *Service) Delete(ctx context.Context, name, qualifier string) error {
 // ErrPreconditionFailed for a stale RevisionId, ErrPolicyLengthExceeded
 // past 20 KB, ErrInvalidParameter/ErrValidation for bad fields.
 func (s *Service) AddPermission(ctx context.Context, name string, in PermissionInput) (string, error) {
-	n, err := s.resolve(name, in.Qualifier)
+	n, q, err := s.resolveQualified(name, in.Qualifier)
 	if err != nil {
 		return "", err
 	}
@@ -418,12 +443,23 @@ func (s *Service) AddPermission(ctx context.Context, name string, in PermissionI
 	}
 	g := policy.Grant{Sid: in.StatementId, Principal: in.Principal, Actions: []string{in.Action},
 		Resource: s.arnOf(n), SourceArn: in.SourceArn, SourceAccount: in.SourceAccount}
+	if q != "" && q != Version {
+		g.Resource = s.qualifiedARN(n, q) // a qualifier's statement names it
+	}
 	if in.PrincipalOrgID != "" {
 		g.Extra = append(g.Extra, policy.Condition{Operator: "StringEquals", Key: "aws:PrincipalOrgID", Values: []string{in.PrincipalOrgID}})
 	}
 	st := policy.NewStatement(g)
-	_, err = s.modify(ctx, n, in.RevisionId, false, func(_ storage.Tx, r *record) error {
-		p, err := r.parsedPolicy()
+	err = s.store.Update(ctx, func(tx storage.Tx) error {
+		o, err := s.ownerOf(tx, n, q)
+		if err != nil {
+			return err
+		}
+		cur, rev := o.get()
+		if in.RevisionId != "" && in.RevisionId != rev {
+			return newErr(ErrPreconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+		}
+		p, err := parsePolicy(cur)
 		if err != nil {
 			return err
 		}
@@ -434,8 +470,7 @@ func (s *Service) AddPermission(ctx context.Context, name string, in PermissionI
 		if err := policy.LambdaLimits().CheckSize(doc); err != nil {
 			return newErr(ErrPolicyLengthExceeded, "The final policy size (%d) is bigger than the limit (20480).", len(doc))
 		}
-		r.Policy = string(doc)
-		return nil
+		return o.set(string(doc))
 	})
 	if err != nil {
 		return "", err
@@ -446,12 +481,20 @@ func (s *Service) AddPermission(ctx context.Context, name string, in PermissionI
 // RemovePermission removes the statement sid. ErrNotFound when the
 // function has no such statement, ErrPreconditionFailed.
 func (s *Service) RemovePermission(ctx context.Context, name, qualifier, sid, revision string) error {
-	n, err := s.resolve(name, qualifier)
+	n, q, err := s.resolveQualified(name, qualifier)
 	if err != nil {
 		return err
 	}
-	_, err = s.modify(ctx, n, revision, false, func(_ storage.Tx, r *record) error {
-		p, err := r.parsedPolicy()
+	return s.store.Update(ctx, func(tx storage.Tx) error {
+		o, err := s.ownerOf(tx, n, q)
+		if err != nil {
+			return err
+		}
+		cur, rev := o.get()
+		if revision != "" && revision != rev {
+			return newErr(ErrPreconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+		}
+		p, err := parsePolicy(cur)
 		if err != nil {
 			return err
 		}
@@ -459,31 +502,28 @@ func (s *Service) RemovePermission(ctx context.Context, name, qualifier, sid, re
 			return newErr(ErrNotFound, "Statement %s is not found in resource policy.", sid)
 		}
 		if len(p.Statements) == 0 {
-			r.Policy = ""
-		} else {
-			r.Policy = string(p.Marshal())
+			return o.set("")
 		}
-		return nil
+		return o.set(string(p.Marshal()))
 	})
-	return err
 }
 
 // GetPolicy returns the resource policy document and the function's
 // RevisionId. ErrNotFound when the function has no policy ("The resource
 // you requested does not exist.").
 func (s *Service) GetPolicy(ctx context.Context, name, qualifier string) (doc, revision string, err error) {
-	n, err := s.resolve(name, qualifier)
+	n, q, err := s.resolveQualified(name, qualifier)
 	if err != nil {
 		return "", "", err
 	}
-	r, err := s.load(ctx, n)
+	doc, revision, err = s.viewPolicy(ctx, n, q)
 	if err != nil {
 		return "", "", err
 	}
-	if r.Policy == "" {
+	if doc == "" {
 		return "", "", newErr(ErrNotFound, "The resource you requested does not exist.")
 	}
-	return r.Policy, r.RevisionID, nil
+	return doc, revision, nil
 }
 
 // Allows decides whether service (s3.amazonaws.com, sns.amazonaws.com)
@@ -491,32 +531,42 @@ func (s *Service) GetPolicy(ctx context.Context, name, qualifier string) (doc, r
 // sourceAccount under its resource policy (IAM semantics). A function
 // without a policy refuses; the Result's Reason says why. ErrNotFound
 // when the function does not exist.
+//
+// A qualified ARN (name:alias, name:3) is judged by that qualifier's own
+// policy, as Lambda keeps one per qualifier; ErrNotFound when the
+// qualifier does not exist.
 func (s *Service) Allows(ctx context.Context, functionARN, service, sourceARN, sourceAccount string) (policy.Result, error) {
-	n, err := s.resolve(functionARN, "")
+	n, q, err := s.resolveQualified(functionARN, "")
 	if err != nil {
 		return policy.Result{}, err
 	}
-	r, err := s.load(ctx, n)
+	doc, _, err := s.viewPolicy(ctx, n, q)
 	if err != nil {
 		return policy.Result{}, err
 	}
-	if r.Policy == "" {
-		return policy.Result{Decision: policy.ImplicitDeny, Statement: -1,
-			Reason: fmt.Sprintf("function %s has no resource policy allowing %s", n, service)}, nil
+	shown, resource := n, s.arnOf(n)
+	if q != "" && q != Version {
+		shown, resource = n+":"+q, s.qualifiedARN(n, q)
 	}
-	p, err := r.parsedPolicy()
+	if doc == "" {
+		return policy.Result{Decision: policy.ImplicitDeny, Statement: -1,
+			Reason: fmt.Sprintf("function %s has no resource policy allowing %s", shown, service)}, nil
+	}
+	p, err := parsePolicy(doc)
 	if err != nil {
 		return policy.Result{Decision: policy.ImplicitDeny, Statement: -1,
-			Reason: fmt.Sprintf("function %s has an unreadable policy: %v", n, err)}, nil
+			Reason: fmt.Sprintf("function %s has an unreadable policy: %v", shown, err)}, nil
 	}
-	return p.Evaluate(policy.ServiceRequest(service, "lambda:InvokeFunction", s.arnOf(n), sourceARN, sourceAccount)), nil
+	return p.Evaluate(policy.ServiceRequest(service, "lambda:InvokeFunction", resource, sourceARN, sourceAccount)), nil
 }
 
-func (r *record) parsedPolicy() (*policy.Policy, error) {
-	if r.Policy == "" {
+func (r *record) parsedPolicy() (*policy.Policy, error) { return parsePolicy(r.Policy) }
+
+func parsePolicy(doc string) (*policy.Policy, error) {
+	if doc == "" {
 		return policy.New("default"), nil
 	}
-	return policy.Parse([]byte(r.Policy), policy.LambdaLimits())
+	return policy.Parse([]byte(doc), policy.LambdaLimits())
 }
 
 // PutConcurrency is PutFunctionConcurrency: at most n instances of the

@@ -33,8 +33,8 @@ const (
 	DefaultMaxInstances = 64
 	// DefaultLogBytes bounds each function's kept log.
 	DefaultLogBytes = 1 << 20
-	// Version is the only version Sluice runs; Publish is accepted but
-	// versions and aliases are not kept.
+	// Version names the unpublished, mutable version; published versions
+	// are "1", "2", ... (version.go).
 	Version = "$LATEST"
 )
 

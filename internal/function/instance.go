@@ -26,6 +26,7 @@ type instance struct {
 	id   string // the Runtime API address, the instance's identity
 	fn   string
 	gen  string // what the instance was started from; see generation
+	ver  string // the record's Version ("" = $LATEST): instances are per version
 	dir  string
 	ep   RuntimeEndpoint
 	cmd  *exec.Cmd
@@ -47,7 +48,7 @@ type instance struct {
 // warm instances unfit (UpdateFunctionCode / UpdateFunctionConfiguration).
 func generation(r *record) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s|%s|%s|%d|%d|", r.Blob, r.Runtime, r.Handler, r.Role, r.Timeout, r.MemorySize)
+	fmt.Fprintf(&b, "%s|%s|%s|%s|%d|%d|%s|", r.Blob, r.Runtime, r.Handler, r.Role, r.Timeout, r.MemorySize, r.Version)
 	for _, k := range sortedKeys(r.Env) {
 		fmt.Fprintf(&b, "%s=%s|", k, r.Env[k])
 	}
@@ -104,7 +105,7 @@ func (s *Service) start(ctx context.Context, r *record, reqID string) (*instance
 	if err != nil {
 		return fail(fmt.Errorf("function: runtime api: %w", err))
 	}
-	inst := &instance{id: ep.Addr(), fn: r.Name, gen: generation(r), dir: dir, ep: ep, exited: make(chan struct{})}
+	inst := &instance{id: ep.Addr(), fn: r.Name, gen: generation(r), ver: r.Version, dir: dir, ep: ep, exited: make(chan struct{})}
 	var creds Credentials
 	if s.cfg.Credentials != nil {
 		creds, err = s.cfg.Credentials(ctx, Session{FunctionName: r.Name, FunctionARN: s.arnOf(r.Name), Role: r.Role, InstanceID: inst.id})
@@ -237,9 +238,9 @@ func (s *Service) environ(r *record, inst *instance, task, tmp string, paths run
 	set("LAMBDA_RUNTIME_DIR", paths.Dir)
 	set("AWS_LAMBDA_FUNCTION_NAME", r.Name)
 	set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", strconv.Itoa(r.MemorySize))
-	set("AWS_LAMBDA_FUNCTION_VERSION", Version)
+	set("AWS_LAMBDA_FUNCTION_VERSION", r.version())
 	set("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/"+r.Name)
-	set("AWS_LAMBDA_LOG_STREAM_NAME", s.clock.Now().UTC().Format("2006/01/02")+"/["+Version+"]"+randHex(16))
+	set("AWS_LAMBDA_LOG_STREAM_NAME", s.clock.Now().UTC().Format("2006/01/02")+"/["+r.version()+"]"+randHex(16))
 	set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
 	set("AWS_REGION", s.region)
 	set("AWS_DEFAULT_REGION", s.region)

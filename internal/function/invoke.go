@@ -86,9 +86,15 @@ func (s *Service) acquire(ctx context.Context, r *record) (inst *instance, cold 
 		}
 		// Reserved concurrency bounds invocations in flight, not warm
 		// instances: an idle one is handed out only below the limit.
-		for len(p.idle) > 0 && p.total-len(p.idle) < limit {
-			inst = p.idle[len(p.idle)-1]
-			p.idle = p.idle[:len(p.idle)-1]
+		// Instances are per version: an idle instance of another version
+		// (or alias target) stays warm for it; one of this version with
+		// another generation is stale.
+		for i := len(p.idle) - 1; i >= 0 && p.total-len(p.idle) < limit; i-- {
+			inst = p.idle[i]
+			if inst.ver != r.Version && !inst.gone {
+				continue
+			}
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
 			if inst.gen == gen && !inst.gone {
 				inst.busy = true
 				s.mu.Unlock()
@@ -98,6 +104,13 @@ func (s *Service) acquire(ctx context.Context, r *record) (inst *instance, cold 
 				return inst, false, nil
 			}
 			stale = append(stale, inst)
+		}
+		if p.total >= limit && p.total-len(p.idle) < limit && len(p.idle) > 0 {
+			// At the function's limit with idle instances of other
+			// versions only: the least recently used gives its slot up.
+			// reap frees its slot and wakes this loop.
+			stale = append(stale, p.idle[0])
+			p.idle = p.idle[1:]
 		}
 		if p.total < limit && s.running >= s.cfg.MaxInstances {
 			// The server is at its cap: an idle instance of another
@@ -190,7 +203,7 @@ func (s *Service) currentGen(r *record) string { return generation(r) }
 // The core (runRecord) takes a record and a request id, so that issue 8's
 // asynchronous workers can run invocations pulled from a durable queue.
 func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, error) {
-	name, err := s.resolve(in.Name, in.Qualifier)
+	name, q, err := s.resolveQualified(in.Name, in.Qualifier)
 	if err != nil {
 		return InvokeOutput{}, err
 	}
@@ -208,12 +221,14 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 		}
 		clientCtx = string(b)
 	}
-	r, err := s.load(ctx, name)
+	// A version runs its own snapshot; an alias the version it points at
+	// (drawn by its routing weights).
+	r, _, err := s.loadTarget(ctx, name, q, true)
 	if err != nil {
 		return InvokeOutput{}, err
 	}
 	if in.DryRun {
-		return InvokeOutput{ExecutedVersion: Version}, nil
+		return InvokeOutput{ExecutedVersion: r.version()}, nil
 	}
 	payload := in.Payload
 	if len(payload) == 0 {
@@ -223,10 +238,19 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 	if reqID == "" {
 		reqID = newRevisionID()
 	}
-	return s.run(ctx, r, invocation{requestID: reqID, payload: payload, clientContext: clientCtx, traceID: in.TraceID, logTail: in.LogTail})
+	invoked := s.arnOf(name)
+	if q != "" {
+		invoked = s.qualifiedARN(name, q)
+	}
+	return s.run(ctx, r, invocation{requestID: reqID, payload: payload, clientContext: clientCtx, traceID: in.TraceID,
+		logTail: in.LogTail, invokedARN: invoked})
 }
 
 type invocation struct {
+	// invokedARN is the ARN the caller named (with its qualifier), which
+	// the function sees as its context's InvokedFunctionArn; "" means the
+	// unqualified ARN.
+	invokedARN    string
 	requestID     string
 	payload       []byte
 	clientContext string
@@ -298,7 +322,7 @@ func (s *Service) failedStart(r *record, iv invocation, se *startError, ring *lo
 	var tail tailBuf
 	lines := []string{
 		fmt.Sprintf("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\tError Type: %s\n", ms(initDur), errType),
-		fmt.Sprintf("START RequestId: %s Version: %s\n", iv.requestID, Version),
+		fmt.Sprintf("START RequestId: %s Version: %s\n", iv.requestID, r.version()),
 		fmt.Sprintf("%s\n", oneLine(payload)),
 		fmt.Sprintf("END RequestId: %s\n", iv.requestID),
 		fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: 0 MB\tStatus: error\tError Type: %s\n",
@@ -309,7 +333,7 @@ func (s *Service) failedStart(r *record, iv invocation, se *startError, ring *lo
 		tail.append([]byte(l))
 	}
 	s.metrics.invokes.WithLabelValues("error").Inc()
-	out := InvokeOutput{RequestID: iv.requestID, Payload: payload, FunctionError: "Unhandled", ExecutedVersion: Version}
+	out := InvokeOutput{RequestID: iv.requestID, Payload: payload, FunctionError: "Unhandled", ExecutedVersion: r.version()}
 	if iv.logTail {
 		out.LogResult = base64.StdEncoding.EncodeToString(tail.bytes())
 	}
@@ -342,7 +366,7 @@ func (s *Service) serve(ctx context.Context, r *record, inst *instance, iv invoc
 	s.mu.Unlock()
 	o := inst.out
 	o.tail.reset()
-	o.platform(fmt.Sprintf("START RequestId: %s Version: %s\n", iv.requestID, Version))
+	o.platform(fmt.Sprintf("START RequestId: %s Version: %s\n", iv.requestID, r.version()))
 	timeout := time.Duration(r.Timeout) * time.Second
 	start := s.pclock.Now()
 	sctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -356,12 +380,16 @@ func (s *Service) serve(ctx context.Context, r *record, inst *instance, iv invoc
 		case <-sctx.Done():
 		}
 	}()
+	invoked := iv.invokedARN
+	if invoked == "" {
+		invoked = s.arnOf(r.Name)
+	}
 	res, err := inst.ep.Serve(sctx, Invocation{RequestID: iv.requestID, Payload: iv.payload, Deadline: start.Add(timeout),
-		FunctionARN: s.arnOf(r.Name), TraceID: trace, ClientContext: iv.clientContext})
+		FunctionARN: invoked, TraceID: trace, ClientContext: iv.clientContext})
 	dur := s.pclock.Now().Sub(start)
 	healthy := true
 	status := ""
-	out := InvokeOutput{RequestID: iv.requestID, ExecutedVersion: Version}
+	out := InvokeOutput{RequestID: iv.requestID, ExecutedVersion: r.version()}
 	switch {
 	case err == nil && res.Init:
 		healthy = false

@@ -46,6 +46,20 @@ type record struct {
 	Policy   string            `json:"policy,omitempty"`
 	Tags     map[string]string `json:"tags,omitempty"`
 	Reserved *int              `json:"reserved,omitempty"`
+	// Version is "" for $LATEST, else the number of a published version
+	// (an immutable snapshot stored under versionKey; see version.go).
+	Version string `json:"ver,omitempty"`
+	// LastVersion (on $LATEST only) is the highest version published;
+	// numbers are never reused, even after a version is deleted.
+	LastVersion int `json:"lastver,omitempty"`
+}
+
+// version is the record's Version as Lambda names it.
+func (r *record) version() string {
+	if r.Version == "" {
+		return Version
+	}
+	return r.Version
 }
 
 func newRevisionID() string {
@@ -88,6 +102,11 @@ func (s *Service) configuration(r *record) Configuration {
 	if len(c.Architectures) == 0 {
 		c.Architectures = []string{"x86_64"}
 	}
+	if r.Version != "" {
+		// A published version reports its own number and qualified ARN.
+		c.Version = r.Version
+		c.FunctionArn = arn.Function(s.region, s.acct, r.Name, r.Version).String()
+	}
 	if r.Env != nil {
 		vars := make(map[string]string, len(r.Env))
 		for k, v := range r.Env {
@@ -104,24 +123,38 @@ func (s *Service) configuration(r *record) Configuration {
 // ErrNotFound (Sluice keeps no versions or aliases); a malformed name is
 // ErrValidation.
 func (s *Service) resolve(fn, qualifier string) (string, error) {
+	name, q, err := s.resolveQualified(fn, qualifier)
+	if err != nil {
+		return "", err
+	}
+	if q != "" && q != Version {
+		return "", newErr(ErrNotFound, "Function not found: %s", arn.Function(s.region, s.acct, name, q).String())
+	}
+	return name, nil
+}
+
+// resolveQualified is resolve for the operations that take a qualifier
+// ($LATEST, a version or an alias): it returns the name and the qualifier
+// ("" when none was given) without checking that the qualifier exists.
+func (s *Service) resolveQualified(fn, qualifier string) (name, q string, err error) {
 	a, err := arn.ResolveFunction(fn, s.region, s.acct)
 	if err != nil {
-		return "", newErr(ErrValidation, "1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?", fn)
+		return "", "", newErr(ErrValidation, "1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?", fn)
 	}
 	if a.Region != s.region || a.AccountID != s.acct {
-		return "", newErr(ErrNotFound, "Function not found: %s", a.ARN.String())
+		return "", "", newErr(ErrNotFound, "Function not found: %s", a.ARN.String())
 	}
-	q := a.Qualifier
+	q = a.Qualifier
 	if qualifier != "" {
 		if q != "" && q != qualifier {
-			return "", invalid("The derived qualifier from the function name does not match the specified qualifier.")
+			return "", "", invalid("The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		if !arn.ValidQualifier(qualifier) {
+			return "", "", newErr(ErrValidation, "1 validation error detected: Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)", qualifier)
 		}
 		q = qualifier
 	}
-	if q != "" && q != Version {
-		return "", newErr(ErrNotFound, "Function not found: %s", arn.Function(s.region, s.acct, a.Name, q).String())
-	}
-	return a.Name, nil
+	return a.Name, q, nil
 }
 
 func (s *Service) notFound(name string) error {

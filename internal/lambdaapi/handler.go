@@ -219,8 +219,29 @@ func route(method string, s []string) (string, op) {
 		return "InvokeAsync", notYet("InvokeAsync (asynchronous invocation)")
 	case n >= 4 && s[0] == "2019-09-25" && s[1] == "functions" && s[3] == "event-invoke-config":
 		return "EventInvokeConfig", notYet("function event invoke configuration (Put/Get/Update/Delete/ListFunctionEventInvokeConfig)")
-	case n >= 4 && s[0] == "2015-03-31" && s[1] == "functions" && (s[3] == "versions" || s[3] == "aliases"):
-		return "VersionsAndAliases", notYet("function versions and aliases (PublishVersion, ListVersionsByFunction, aliases); every function runs as $LATEST")
+	case at("2015-03-31", "functions", "*", "versions"):
+		switch method {
+		case http.MethodPost:
+			return "PublishVersion", (*Handler).publishVersion
+		case http.MethodGet:
+			return "ListVersionsByFunction", (*Handler).listVersions
+		}
+	case at("2015-03-31", "functions", "*", "aliases"):
+		switch method {
+		case http.MethodPost:
+			return "CreateAlias", (*Handler).createAlias
+		case http.MethodGet:
+			return "ListAliases", (*Handler).listAliases
+		}
+	case at("2015-03-31", "functions", "*", "aliases", "*"):
+		switch method {
+		case http.MethodGet:
+			return "GetAlias", (*Handler).getAlias
+		case http.MethodPut:
+			return "UpdateAlias", (*Handler).updateAlias
+		case http.MethodDelete:
+			return "DeleteAlias", (*Handler).deleteAlias
+		}
 	case n >= 2 && s[0] == "2015-03-31" && s[1] == "event-source-mappings":
 		return "EventSourceMappings", notYet("event source mappings")
 	case n >= 2 && s[0] == "2018-10-31" && s[1] == "layers":

@@ -380,7 +380,8 @@ func TestRawErrors(t *testing.T) {
 	}{
 		{"GET", "/2015-03-31/functions/nope/configuration", 404, "ResourceNotFoundException"},
 		{"GET", "/2019-09-25/functions/fn/event-invoke-config", 501, "NotImplemented"},
-		{"GET", "/2015-03-31/functions/fn/versions", 501, "NotImplemented"},
+		{"GET", "/2015-03-31/functions/nope/versions", 404, "ResourceNotFoundException"},
+		{"GET", "/2018-10-31/layers", 501, "NotImplemented"},
 		{"GET", "/2099-01-01/nothing", 404, "UnknownOperationException"},
 	} {
 		req, _ := http.NewRequest(tc.method, e.srv.URL+tc.path, nil)
