@@ -261,7 +261,7 @@ func TestRoutingErrors(t *testing.T) {
 	for _, rr := range []rawRequest{
 		{method: "GET", path: "/route?cors"},
 		{method: "PUT", path: "/route?versioning", body: []byte("<VersioningConfiguration/>")},
-		{method: "POST", path: "/route/k?uploads"},
+		{method: "POST", path: "/route/k?restore"},
 	} {
 		e.wantError(e.do(rr), 501, "NotImplemented", "")
 	}

@@ -58,6 +58,11 @@ const (
 	errMalformedPOSTRequest
 	errMaxPostPreDataLengthExceeded
 	errIncorrectNumberOfFilesInPostRequest
+	// Multipart uploads (multipart.go).
+	errNoSuchUpload
+	errInvalidPart
+	errInvalidPartOrder
+	errInvalidPartNumber
 )
 
 // errorSpec is one row: the AWS code, HTTP status and default message.
@@ -114,6 +119,12 @@ var errorTable = map[errCode]errorSpec{
 	errMissingRequestBody:         {"MissingRequestBodyError", http.StatusBadRequest, "Request Body is empty"},
 	// POST Object: codes and messages from the S3 API reference "Error
 	// responses" list.
+	// Multipart uploads: S3 API reference "Error responses" (the two
+	// spaces in InvalidPart's message are S3's).
+	errNoSuchUpload:                        {"NoSuchUpload", http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."},
+	errInvalidPart:                         {"InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."},
+	errInvalidPartOrder:                    {"InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."},
+	errInvalidPartNumber:                   {"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable"},
 	errEntityTooSmall:                      {"EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."},
 	errInvalidPolicyDocument:               {"InvalidPolicyDocument", http.StatusBadRequest, "The content of the form does not meet the conditions specified in the policy document."},
 	errMalformedPOSTRequest:                {"MalformedPOSTRequest", http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."},

@@ -194,7 +194,7 @@ func parseChecksum(hd http.Header, trailerAlg object.ChecksumAlgorithm) (*object
 
 func setChecksumHeaders(hd http.Header, c *object.Checksum) {
 	hd.Set("x-amz-checksum-"+strings.ToLower(string(c.Algorithm)), c.Value)
-	hd.Set("x-amz-checksum-type", "FULL_OBJECT")
+	hd.Set("x-amz-checksum-type", checksumTypeOf(c)) // COMPOSITE for some multipart objects
 }
 
 func quoteETag(etag string) string { return `"` + etag + `"` }
@@ -215,6 +215,9 @@ func (h *Handler) readObject(w http.ResponseWriter, r *request, withBody bool) e
 	}
 	if err := checkVersionID(r); err != nil {
 		return err
+	}
+	if r.query.Has("partNumber") {
+		return h.readObjectPart(w, r, withBody) // multipart.go
 	}
 	if withBody && r.Header.Get("Range") == "" {
 		// No range to resolve against the size: one look-up opens the

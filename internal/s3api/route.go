@@ -97,6 +97,9 @@ func routeBucket(r *request) operation {
 		if sub == "location" && r.Method == http.MethodGet {
 			return operation{name: "GetBucketLocation", serve: (*Handler).getBucketLocation}
 		}
+		if sub == "uploads" && r.Method == http.MethodGet {
+			return operation{name: "ListMultipartUploads", serve: (*Handler).listMultipartUploads}
+		}
 		if sub == "delete" && r.Method == http.MethodPost {
 			return operation{name: "DeleteObjects", serve: (*Handler).deleteObjects, payload: true}
 		}
@@ -144,30 +147,25 @@ func routeObject(r *request) operation {
 	case http.MethodGet:
 		switch {
 		case sub == "uploadId":
-			return notImplemented("ListParts")
+			return operation{name: "ListParts", serve: (*Handler).listParts}
 		case sub == "tagging":
 			return operation{name: "GetObjectTagging", serve: (*Handler).getObjectTagging}
 		case sub != "":
 			return notImplemented("Unknown")
-		case r.query.Has("partNumber"):
-			return notImplemented("GetObject")
 		}
 		return operation{name: "GetObject", serve: (*Handler).getObject}
 	case http.MethodHead:
 		if sub != "" {
 			return notAllowed("Unknown", r.Method, "OBJECT")
 		}
-		if r.query.Has("partNumber") {
-			return notImplemented("HeadObject")
-		}
 		return operation{name: "HeadObject", serve: (*Handler).headObject}
 	case http.MethodPut:
 		switch {
 		case sub == "uploadId":
 			if r.Header.Get("x-amz-copy-source") != "" {
-				return notImplemented("UploadPartCopy")
+				return operation{name: "UploadPartCopy", serve: (*Handler).uploadPartCopy}
 			}
-			return notImplemented("UploadPart")
+			return operation{name: "UploadPart", serve: (*Handler).uploadPart, payload: true}
 		case sub == "tagging":
 			return operation{name: "PutObjectTagging", serve: (*Handler).putObjectTagging, payload: true}
 		case sub != "":
@@ -179,7 +177,7 @@ func routeObject(r *request) operation {
 	case http.MethodDelete:
 		switch {
 		case sub == "uploadId":
-			return notImplemented("AbortMultipartUpload")
+			return operation{name: "AbortMultipartUpload", serve: (*Handler).abortMultipartUpload}
 		case sub == "tagging":
 			return operation{name: "DeleteObjectTagging", serve: (*Handler).deleteObjectTagging}
 		case sub != "":
@@ -189,9 +187,9 @@ func routeObject(r *request) operation {
 	case http.MethodPost:
 		switch sub {
 		case "uploads":
-			return notImplemented("CreateMultipartUpload")
+			return operation{name: "CreateMultipartUpload", serve: (*Handler).createMultipartUpload}
 		case "uploadId":
-			return notImplemented("CompleteMultipartUpload")
+			return operation{name: "CompleteMultipartUpload", serve: (*Handler).completeMultipartUpload, payload: true}
 		case "restore":
 			return notImplemented("RestoreObject")
 		case "select":
