@@ -11,6 +11,7 @@ only the paths users type go through it; bulk checks run in this process with
 boto3.
 """
 
+import hashlib
 import os
 import re
 import signal
@@ -19,7 +20,9 @@ import sys
 import tempfile
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
+from xml.etree import ElementTree
 
 import boto3
 from botocore.config import Config
@@ -725,6 +728,168 @@ class CopyDeleteTagging(ServerTest):
         self.assertNotIn("Deleted", r)
         self.assertEqual(self.error_code(s3.delete_objects, Bucket="b3-bulk",
                                          Delete={"Objects": [{"Key": str(i)} for i in range(1001)]}), "MalformedXML")
+
+
+class BrowserPostUploads(ServerTest):
+    """POST Object forms as boto3's generate_presigned_post makes them: SigV2
+    by default in us-east-1, SigV4 with signature_version='s3v4'; posted with
+    urllib as a browser would (unsigned, file last)."""
+
+    bucket = "post-uploads"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.s3.create_bucket(Bucket=cls.bucket)
+        cls.s3v4 = cls.server.client(signature_version="s3v4")
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    def post(self, presigned, filename, content, extra=(), after=()):
+        """Sends the form: presigned fields, extra fields, the file, then
+        fields after the file (which S3 ignores). Returns status, headers,
+        body."""
+        boundary = "sluice" + os.urandom(8).hex()
+        parts = []
+        for name, value in list(presigned["fields"].items()) + list(extra):
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                     f'Content-Type: application/octet-stream\r\n\r\n'.encode() + content + b"\r\n")
+        for name, value in after:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        parts.append(f"--{boundary}--\r\n".encode())
+        req = urllib.request.Request(presigned["url"], data=b"".join(parts), method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        opener = urllib.request.build_opener(self._NoRedirect)
+        try:
+            with opener.open(req, timeout=20) as resp:
+                return resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def assert_refused(self, result, status, code, message=None, key=None):
+        got_status, _, body = result
+        self.assertEqual(got_status, status, body)
+        err = ElementTree.fromstring(body)
+        self.assertEqual(err.findtext("Code"), code, body)
+        if message:
+            self.assertEqual(err.findtext("Message"), message)
+        if key:
+            self.assertEqual(self.error_code(self.s3.head_object, Bucket=self.bucket, Key=key), "404")
+
+    def test_sigv2_default_with_filename(self):
+        p = self.s3.generate_presigned_post(self.bucket, "up/${filename}",
+                                            Conditions=[["content-length-range", 1, 1000]], ExpiresIn=300)
+        self.assertIn("AWSAccessKeyId", p["fields"])  # SigV2: boto3's default here
+        self.assertIn("signature", p["fields"])
+        status, headers, body = self.post(p, "photo one.txt", b"posted with v2", after=[("ignored", "x")])
+        self.assertEqual((status, body), (204, b""))
+        self.assertEqual(headers["ETag"], '"%s"' % hashlib.md5(b"posted with v2").hexdigest())
+        self.assertEqual(self.s3.get_object(Bucket=self.bucket, Key="up/photo one.txt")["Body"].read(), b"posted with v2")
+
+    def test_sigv4_201_metadata_and_redirect(self):
+        fields = {"success_action_status": "201", "Content-Type": "text/plain", "x-amz-meta-owner": "ana"}
+        conds = [{"success_action_status": "201"}, ["starts-with", "$Content-Type", "text/"], {"x-amz-meta-owner": "ana"}]
+        p = self.s3v4.generate_presigned_post(self.bucket, "v4/a.txt", Fields=fields, Conditions=conds, ExpiresIn=300)
+        self.assertIn("x-amz-signature", p["fields"])
+        status, _, body = self.post(p, "a.txt", b"posted with v4")
+        self.assertEqual(status, 201, body)
+        doc = ElementTree.fromstring(body)
+        self.assertEqual(doc.tag, "PostResponse")
+        self.assertEqual((doc.findtext("Bucket"), doc.findtext("Key"), doc.findtext("ETag")),
+                         (self.bucket, "v4/a.txt", '"%s"' % hashlib.md5(b"posted with v4").hexdigest()))
+        self.assertTrue(doc.findtext("Location").endswith("/post-uploads/v4/a.txt"), body)
+        got = self.s3.get_object(Bucket=self.bucket, Key="v4/a.txt")
+        self.assertEqual((got["ContentType"], got["Metadata"]), ("text/plain", {"owner": "ana"}))
+
+        to = "http://app.example/done"
+        p = self.s3v4.generate_presigned_post(self.bucket, "v4/r.txt", Fields={"success_action_redirect": to},
+                                              Conditions=[{"success_action_redirect": to}], ExpiresIn=300)
+        status, headers, body = self.post(p, "r.txt", b"r")
+        self.assertEqual(status, 303, body)
+        loc = urllib.parse.urlparse(headers["Location"])
+        q = urllib.parse.parse_qs(loc.query)
+        self.assertEqual((loc.netloc, q["bucket"], q["key"]), ("app.example", [self.bucket], ["v4/r.txt"]))
+
+    def test_policy_violations_write_nothing(self):
+        for version, client in (("v2", self.s3), ("v4", self.s3v4)):
+            with self.subTest(signature=version):
+                p = client.generate_presigned_post(self.bucket, "up/${filename}", ExpiresIn=300)
+                p["fields"]["key"] = "elsewhere/${filename}"
+                self.assert_refused(self.post(p, "k.txt", b"x"), 403, "AccessDenied",
+                                    'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "up/"]',
+                                    key="elsewhere/k.txt")
+                p = client.generate_presigned_post(self.bucket, "big.bin", Conditions=[["content-length-range", 0, 10]])
+                self.assert_refused(self.post(p, "big.bin", b"x" * 11), 400, "EntityTooLarge", key="big.bin")
+                p = client.generate_presigned_post(self.bucket, "late.txt", ExpiresIn=-10)
+                self.assert_refused(self.post(p, "late.txt", b"x"), 403, "AccessDenied",
+                                    "Invalid according to Policy: Policy expired.", key="late.txt")
+                p = client.generate_presigned_post(self.bucket, "forged.txt")
+                sig = "x-amz-signature" if "x-amz-signature" in p["fields"] else "signature"
+                p["fields"][sig] = p["fields"][sig][::-1]
+                self.assert_refused(self.post(p, "forged.txt", b"x"), 403, "SignatureDoesNotMatch", key="forged.txt")
+                p = client.generate_presigned_post(self.bucket, "extra.txt")
+                self.assert_refused(self.post(p, "extra.txt", b"x", extra=[("x-amz-meta-sneaky", "1")]), 403, "AccessDenied",
+                                    "Invalid according to Policy: Extra input fields: x-amz-meta-sneaky", key="extra.txt")
+
+
+class SyncBothWays(ServerTest):
+    """`aws s3 sync` up and down with awkward keys; a second sync of either
+    direction transfers nothing."""
+
+    bucket = "sync-both-ways"
+
+    @staticmethod
+    def tree(root):
+        out = {}
+        for dirpath, _, files in os.walk(root):
+            for f in files:
+                full = os.path.join(dirpath, f)
+                with open(full, "rb") as fh:
+                    out[os.path.relpath(full, root)] = fh.read()
+        return out
+
+    @staticmethod
+    def transfers(output, verb):
+        return [line for line in output.splitlines() if line.startswith(verb + ":")]
+
+    def test_sync_up_down_and_again(self):
+        self.s3.create_bucket(Bucket=self.bucket)
+        src = os.path.join(self.tmp.name, "src")
+        # A ~1,000-byte key made of path components under the local
+        # filesystem's 255-byte limit.
+        long_dirs = [("d%d-" % i) + "x~+ %" * 40 + "é" * 10 for i in range(4)]  # 223 bytes each
+        long_name = os.path.join(*long_dirs, "f" * 60 + ".bin")
+        names = ["with space.txt", "plus+sign.txt", "percent%41%2F.txt", "tilde~x.txt", "ünï cødé/日本語 ファイル.txt",
+                 "a b/c+d/e%f~g h.txt", "empty.txt", "deep/er/still.bin", long_name]
+        for i, n in enumerate(names):
+            path = os.path.join(src, n)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as fh:
+                fh.write(b"" if n == "empty.txt" else os.urandom(100 + i * 1000))
+        key_len = len(("p/" + long_name).encode())
+        self.assertGreater(key_len, 900)
+        self.assertLessEqual(key_len, 1024)
+
+        up = self.aws("s3", "sync", src, f"s3://{self.bucket}/p/").stdout
+        self.assertEqual(len(self.transfers(up, "upload")), len(names), up)
+        keys = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="p/"):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+        self.assertEqual(sorted(keys), sorted("p/" + n for n in names))
+
+        dst = os.path.join(self.tmp.name, "dst")
+        down = self.aws("s3", "sync", f"s3://{self.bucket}/p/", dst).stdout
+        self.assertEqual(len(self.transfers(down, "download")), len(names), down)
+        self.assertEqual(self.tree(dst), self.tree(src))
+
+        again_up = self.aws("s3", "sync", src, f"s3://{self.bucket}/p/").stdout
+        self.assertEqual(self.transfers(again_up, "upload"), [], again_up)
+        again_down = self.aws("s3", "sync", f"s3://{self.bucket}/p/", dst).stdout
+        self.assertEqual(self.transfers(again_down, "download"), [], again_down)
+        self.assertEqual(self.tree(dst), self.tree(src))
 
 
 class Restart(unittest.TestCase):
