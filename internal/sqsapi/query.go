@@ -33,6 +33,13 @@ var queryMaps = map[string]struct{ member, key string }{
 	"Tag":                    {"Tags", "Key"},
 }
 
+// maxQueryDepth bounds the dotted parts of a parameter name: the deepest
+// SQS parameter (SendMessageBatchRequestEntry.N.MessageAttribute.M.
+// Value.StringValue) has six, and a deeper name, which no action reads,
+// is ignored rather than nested: an 8 MiB "a.a.a..." name must not
+// become millions of nested maps (and as deep a recursion).
+const maxQueryDepth = 8
+
 // maxQueryIndex bounds list indexes so a form cannot make us allocate for
 // "Entry.999999999".
 const maxQueryIndex = 1000
@@ -55,6 +62,9 @@ func formTree(form url.Values) map[string]any {
 	var params []flatParam
 	for k, vs := range form {
 		if k == "Action" || k == "Version" || len(vs) == 0 || strings.HasPrefix(k, "X-Amz-") {
+			continue
+		}
+		if strings.Count(k, ".") >= maxQueryDepth {
 			continue
 		}
 		params = append(params, flatParam{strings.Split(k, "."), vs[0]})
