@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"sluice/internal/auth"
+	"sluice/internal/eventsource"
 	"sluice/internal/function"
 )
 
@@ -59,6 +60,17 @@ var kinds = []struct {
 	{function.ErrClosed, "ServiceException"},
 }
 
+// mappingKinds maps the event source mapping domain's sentinels.
+var mappingKinds = []struct {
+	kind error
+	code string
+}{
+	{eventsource.ErrNotFound, "ResourceNotFoundException"},
+	{eventsource.ErrConflict, "ResourceConflictException"},
+	{eventsource.ErrInvalidParameter, "InvalidParameterValueException"},
+	{eventsource.ErrValidation, "ValidationException"},
+}
+
 func newErr(code, format string, args ...any) *apiError {
 	status, ok := statusOf[code]
 	if !ok {
@@ -74,6 +86,7 @@ func toAPIError(err error) *apiError {
 		ae      *apiError
 		authErr *auth.Error
 		fe      *function.Error
+		ee      *eventsource.Error
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -87,6 +100,12 @@ func toAPIError(err error) *apiError {
 				e := newErr(k.code, "%s", fe.Message)
 				e.Reason = fe.Reason
 				return e
+			}
+		}
+	case errors.As(err, &ee):
+		for _, k := range mappingKinds {
+			if errors.Is(ee.Kind, k.kind) {
+				return newErr(k.code, "%s", ee.Message)
 			}
 		}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

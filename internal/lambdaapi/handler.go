@@ -23,6 +23,7 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/awsproto"
 	"sluice/internal/clock"
+	"sluice/internal/eventsource"
 	"sluice/internal/function"
 )
 
@@ -44,7 +45,10 @@ var (
 // Config is what New needs.
 type Config struct {
 	Functions *function.Service
-	Verifier  *auth.Verifier
+	// Mappings serves the event source mapping operations; nil answers
+	// them NotImplemented.
+	Mappings *eventsource.Service
+	Verifier *auth.Verifier
 	// Objects reads packages named by S3Bucket/S3Key; nil refuses them.
 	Objects ObjectReader
 	// Root are the root credentials: only they may use /_sluice/functions/,
@@ -61,14 +65,15 @@ type Config struct {
 
 // Handler serves the Lambda API and /_sluice/functions/.
 type Handler struct {
-	fn      *function.Service
-	verify  *auth.Verifier
-	objects ObjectReader
-	root    auth.Credentials
-	base    string
-	clock   clock.Clock
-	log     *slog.Logger
-	metrics *metrics
+	fn       *function.Service
+	mappings *eventsource.Service
+	verify   *auth.Verifier
+	objects  ObjectReader
+	root     auth.Credentials
+	base     string
+	clock    clock.Clock
+	log      *slog.Logger
+	metrics  *metrics
 }
 
 // New returns the Lambda handler.
@@ -79,7 +84,7 @@ func New(cfg Config) *Handler {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
-	return &Handler{fn: cfg.Functions, verify: cfg.Verifier, objects: cfg.Objects, root: cfg.Root,
+	return &Handler{fn: cfg.Functions, mappings: cfg.Mappings, verify: cfg.Verifier, objects: cfg.Objects, root: cfg.Root,
 		base: strings.TrimRight(cfg.PublicURL, "/"), clock: cfg.Clock, log: cfg.Logger, metrics: newMetrics(cfg.Registerer)}
 }
 
@@ -242,8 +247,22 @@ func route(method string, s []string) (string, op) {
 		case http.MethodDelete:
 			return "DeleteAlias", (*Handler).deleteAlias
 		}
-	case n >= 2 && s[0] == "2015-03-31" && s[1] == "event-source-mappings":
-		return "EventSourceMappings", notYet("event source mappings")
+	case n == 2 && s[0] == "2015-03-31" && s[1] == "event-source-mappings", n == 3 && s[0] == "2015-03-31" && s[1] == "event-source-mappings" && s[2] == "":
+		switch method {
+		case http.MethodPost:
+			return "CreateEventSourceMapping", (*Handler).createMapping
+		case http.MethodGet:
+			return "ListEventSourceMappings", (*Handler).listMappings
+		}
+	case at("2015-03-31", "event-source-mappings", "*"):
+		switch method {
+		case http.MethodGet:
+			return "GetEventSourceMapping", (*Handler).getMapping
+		case http.MethodPut:
+			return "UpdateEventSourceMapping", (*Handler).updateMapping
+		case http.MethodDelete:
+			return "DeleteEventSourceMapping", (*Handler).deleteMapping
+		}
 	case n >= 2 && s[0] == "2018-10-31" && s[1] == "layers":
 		return "Layers", notYet("layers")
 	case n >= 4 && s[0] == "2021-10-31" && s[1] == "functions" && s[3] == "url":

@@ -127,6 +127,7 @@ func (s *Server) buildFunctions(objects *object.Service) error {
 		return fmt.Errorf("functions: %w", err)
 	}
 	s.functions = fns
+	s.mappings = s.buildMappings()
 	s.keys.live = func(id string) bool {
 		_, ok := fns.CurrentInvocation(id)
 		return ok
@@ -134,7 +135,7 @@ func (s *Server) buildFunctions(objects *object.Service) error {
 	verifier := &auth.Verifier{Keys: s.keys, Clock: cfg.Clock}
 	s.iam = iamapi.New(iamapi.Config{Roles: s.roles, Sessions: s.sessions, Verifier: verifier,
 		RootAccessKey: s.root.AccessKeyID, Logger: cfg.Logger, Registerer: s.registry})
-	s.lambda = lambdaapi.New(lambdaapi.Config{Functions: fns, Verifier: verifier, Objects: objectReader{objects},
+	s.lambda = lambdaapi.New(lambdaapi.Config{Functions: fns, Mappings: s.mappings, Verifier: verifier, Objects: objectReader{objects},
 		Root: s.root, PublicURL: s.url, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: s.registry})
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/clock"
 	"sluice/internal/dispatch"
+	"sluice/internal/eventsource"
 	"sluice/internal/function"
 	"sluice/internal/lambdaapi"
 	"sluice/internal/object"
@@ -105,6 +106,8 @@ type Server struct {
 	sessions  *role.Sessions
 	roles     *role.Service
 	functions *function.Service
+	// mappings are the event source mappings (SQS queue -> function).
+	mappings *eventsource.Service
 	// dispatch publishes, holds and delivers S3 event records (issue 6).
 	dispatch *dispatch.Service
 	iam      http.Handler
@@ -314,6 +317,14 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.dispatch.Run(ctx)
 	}()
+	if err := s.mappings.Start(ctx); err != nil {
+		s.logger.Error("event source mappings not started", "err", err)
+	}
+	go func() {
+		// Pollers stop before shutdown closes the queues' long polls.
+		<-ctx.Done()
+		s.mappings.Close()
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(faultListener{s.listener}) }()
@@ -345,7 +356,8 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.http.Close()
 		s.listener.Close()
-		s.queues.Close() // stops move tasks before storage closes
+		s.mappings.Close() // pollers first: they read queues and run functions
+		s.queues.Close()   // stops move tasks before storage closes
 		s.functions.Close()
 		s.closeErr = s.closeStorage()
 	})
