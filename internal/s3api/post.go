@@ -65,11 +65,16 @@ func (h *Handler) postObject(w http.ResponseWriter, r *request) error {
 	if len(key) > object.MaxKeyLength {
 		return keyTooLong(key)
 	}
-	if _, ok := form.fields["tagging"]; ok {
-		// Tag storage is another part of issue 4; until it can be stored,
-		// an upload that asks for tags is refused rather than stored
-		// without them.
-		return newError(errNotImplemented).withMessage("The tagging form field is not implemented yet")
+	var tags []object.Tag
+	if v, ok := form.fields["tagging"]; ok {
+		// The form's tagging field is the PutObjectTagging document (S3
+		// API reference, PostObject), not x-amz-tagging's query form.
+		if tags, err = parseTagging([]byte(v)); err == nil {
+			tags, err = validTags(tags)
+		}
+		if err != nil {
+			return err
+		}
 	}
 
 	hd := http.Header{}
@@ -114,6 +119,7 @@ func (h *Handler) postObject(w http.ResponseWriter, r *request) error {
 		Checksum:          sum,
 		ChecksumAlgorithm: algorithm,
 		Event:             event.ObjectCreatedPost,
+		Tags:              tags,
 	})
 	if err != nil {
 		return err

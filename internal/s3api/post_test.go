@@ -341,6 +341,20 @@ func TestPostObjectRefusals(t *testing.T) {
 			t.Fatalf("status %d body %s", resp.status, resp.body)
 		}
 	})
+	t.Run("tagging field", func(t *testing.T) {
+		fields := e.presignPost("forms", "tagged.txt", time.Hour, []any{"starts-with", "$tagging", ""})
+		bad := append(fields, formField{"tagging", "<Tagging><TagSet><Tag><Key>a</Key></Tag></TagSet></Tagging>"})
+		e.wantError(e.postForm("", "/forms", bad, "f", []byte("t")), 400, "MalformedXML", "")
+		e.wantNoObject("forms", "tagged.txt")
+		good := append(fields, formField{"tagging", "<Tagging><TagSet><Tag><Key>team</Key><Value>red</Value></Tag></TagSet></Tagging>"})
+		if resp := e.postForm("", "/forms", good, "f", []byte("t")); resp.status != 204 {
+			t.Fatalf("status %d body %s", resp.status, resp.body)
+		}
+		out, err := e.path.GetObjectTagging(context.Background(), &s3.GetObjectTaggingInput{Bucket: aws.String("forms"), Key: aws.String("tagged.txt")})
+		if err != nil || len(out.TagSet) != 1 || aws.ToString(out.TagSet[0].Key) != "team" || aws.ToString(out.TagSet[0].Value) != "red" {
+			t.Fatalf("GetObjectTagging = %+v, %v; want team=red", out, err)
+		}
+	})
 	t.Run("checksum field verified", func(t *testing.T) {
 		fields := e.presignPost("forms", "sum.txt", time.Hour, []any{"starts-with", "$x-amz-checksum-crc32", ""})
 		bad := append(fields, formField{"x-amz-checksum-crc32", "AAAAAA=="})
