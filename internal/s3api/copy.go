@@ -175,7 +175,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *request) error {
 	}
 	out := copyObjectResult{ETag: quoteETag(obj.ETag), LastModified: xmlTime(obj.LastModified)}
 	if c := obj.Checksum; c != nil {
-		out.ChecksumType = "FULL_OBJECT"
+		out.ChecksumType = checksumTypeOf(c)
 		switch c.Algorithm {
 		case object.CRC32:
 			out.ChecksumCRC32 = c.Value
