@@ -25,6 +25,7 @@ type Configuration struct {
 	EphemeralStorage EphemeralStorage  `json:"EphemeralStorage"`
 	LoggingConfig    LoggingConfig     `json:"LoggingConfig"`
 	SnapStart        SnapStartResponse `json:"SnapStart"`
+	DeadLetterConfig *DeadLetterConfig `json:"DeadLetterConfig,omitempty"`
 	// RuntimeVersionConfig is left out: Sluice runs the machine's runtime.
 }
 
@@ -80,7 +81,10 @@ type CreateInput struct {
 	PackageType   string   // "" or "Zip"; "Image" is refused
 	Architectures []string // nil = x86_64
 	Tags          map[string]string
-	Publish       bool // publish version 1 at once (the answer is its configuration)
+	// DeadLetterTarget is DeadLetterConfig.TargetArn ("" for none): the
+	// queue that gets events whose asynchronous invocation failed.
+	DeadLetterTarget string
+	Publish          bool // publish version 1 at once (the answer is its configuration)
 }
 
 // UpdateCodeInput is UpdateFunctionCode's request.
@@ -102,7 +106,10 @@ type UpdateConfigInput struct {
 	MemorySize  *int
 	// Environment replaces all variables when non-nil (an empty map clears them).
 	Environment *map[string]string
-	RevisionId  string
+	// DeadLetterTarget replaces DeadLetterConfig.TargetArn when non-nil
+	// ("" removes it).
+	DeadLetterTarget *string
+	RevisionId       string
 }
 
 // PermissionInput is AddPermission's request.

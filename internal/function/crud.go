@@ -120,6 +120,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Configuration, er
 		return Configuration{}, err
 	}
 	r.Tags = maps.Clone(in.Tags)
+	if in.DeadLetterTarget != "" {
+		if err := s.validateDestination("deadLetterConfig.targetArn", in.DeadLetterTarget, false); err != nil {
+			return Configuration{}, err
+		}
+		r.DeadLetter = in.DeadLetterTarget
+	}
 	if err := s.checkRole(ctx, in.Role); err != nil {
 		return Configuration{}, err
 	}
@@ -146,6 +152,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Configuration, er
 		return Configuration{}, err
 	}
 	s.metrics.functions.Inc()
+	s.startPump(name)
 	s.log.Info("function created", "function", name, "runtime", r.Runtime, "code_size", r.CodeSize)
 	if in.Publish {
 		// Publish answers with version 1's configuration, as Lambda does.
@@ -340,6 +347,11 @@ func (s *Service) UpdateConfiguration(ctx context.Context, name string, in Updat
 			return Configuration{}, err
 		}
 	}
+	if in.DeadLetterTarget != nil && *in.DeadLetterTarget != "" {
+		if err := s.validateDestination("deadLetterConfig.targetArn", *in.DeadLetterTarget, false); err != nil {
+			return Configuration{}, err
+		}
+	}
 	r, err := s.modify(ctx, n, in.RevisionId, true, func(_ storage.Tx, r *record) error {
 		if in.Role != nil {
 			r.Role = *in.Role
@@ -364,6 +376,9 @@ func (s *Service) UpdateConfiguration(ctx context.Context, name string, in Updat
 			if r.Env == nil {
 				r.Env = map[string]string{}
 			}
+		}
+		if in.DeadLetterTarget != nil {
+			r.DeadLetter = *in.DeadLetterTarget
 		}
 		return nil
 	})
@@ -391,6 +406,7 @@ func (s *Service) Delete(ctx context.Context, name, qualifier string) error {
 		s.retire(n)
 		return nil
 	}
+	dropped := 0
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
 		r, err := s.get(tx, n)
 		if err != nil {
@@ -402,12 +418,16 @@ func (s *Service) Delete(ctx context.Context, name, qualifier string) error {
 		if err := s.deleteAllVersions(tx, n); err != nil {
 			return err
 		}
+		if dropped, err = s.deleteAsyncTx(tx, n); err != nil {
+			return err
+		}
 		return tx.Delete(functionKey(n))
 	})
 	if err != nil {
 		return err
 	}
 	s.metrics.functions.Dec()
+	s.afterDelete(n, dropped)
 	s.retire(n)
 	s.mu.Lock()
 	delete(s.logs, n)
@@ -592,6 +612,7 @@ func (s *Service) PutConcurrency(ctx context.Context, name string, n int) (int, 
 		return 0, err
 	}
 	s.wake()
+	s.pokeAsync(fn)
 	return n, nil
 }
 
@@ -612,6 +633,7 @@ func (s *Service) DeleteConcurrency(ctx context.Context, name string) error {
 		return nil
 	})
 	s.wake()
+	s.pokeAsync(fn)
 	return err
 }
 

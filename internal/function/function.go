@@ -77,6 +77,10 @@ type Config struct {
 	// UpdateFunctionConfiguration; nil accepts any well-formed role ARN. It
 	// returns nil when the role may be used.
 	RoleExists func(ctx context.Context, roleARN string) error
+	// Queues delivers invocation records and dead-letter messages to
+	// Sluice's SQS queues (asynchronous invocation); nil refuses queue
+	// destinations.
+	Queues QueueSender
 	// EndpointURL is Sluice's plain-HTTP loopback URL
 	// (http://127.0.0.1:PORT), given to instances as AWS_ENDPOINT_URL.
 	EndpointURL string
@@ -187,6 +191,7 @@ type Service struct {
 	cfg    Config // normalised copy (defaults filled in)
 
 	metrics *metrics
+	async   *asyncState // asynchronous invocation (async.go)
 	interp  *interpreters
 	paths   runtimes.Paths
 	memory  memoryLimiter

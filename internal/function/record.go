@@ -46,6 +46,8 @@ type record struct {
 	Policy   string            `json:"policy,omitempty"`
 	Tags     map[string]string `json:"tags,omitempty"`
 	Reserved *int              `json:"reserved,omitempty"`
+	// DeadLetter is DeadLetterConfig.TargetArn, "" for none.
+	DeadLetter string `json:"dlq,omitempty"`
 	// Version is "" for $LATEST, else the number of a published version
 	// (an immutable snapshot stored under versionKey; see version.go).
 	Version string `json:"ver,omitempty"`
@@ -101,6 +103,9 @@ func (s *Service) configuration(r *record) Configuration {
 	}
 	if len(c.Architectures) == 0 {
 		c.Architectures = []string{"x86_64"}
+	}
+	if r.DeadLetter != "" {
+		c.DeadLetterConfig = &DeadLetterConfig{TargetArn: r.DeadLetter}
 	}
 	if r.Version != "" {
 		// A published version reports its own number and qualified ARN.

@@ -76,6 +76,10 @@ func New(cfg Config) (*Service, error) {
 	s.memory = mem
 	s.wg.Add(1)
 	go s.reaper()
+	if err := s.startAsync(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

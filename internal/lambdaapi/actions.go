@@ -72,6 +72,8 @@ func (h *Handler) createFunction(c *call) error {
 		Architectures []string          `json:"Architectures"`
 		Tags          map[string]string `json:"Tags"`
 		Publish       bool              `json:"Publish"`
+		// DeadLetterConfig is the queue for failed asynchronous invocations.
+		DeadLetterConfig *function.DeadLetterConfig `json:"DeadLetterConfig"`
 	}
 	if err := c.decode(&in); err != nil {
 		return err
@@ -84,6 +86,9 @@ func (h *Handler) createFunction(c *call) error {
 		FunctionName: in.FunctionName, Role: in.Role, Runtime: in.Runtime, Handler: in.Handler,
 		Description: in.Description, Timeout: in.Timeout, MemorySize: in.MemorySize, ZipFile: zip,
 		PackageType: in.PackageType, Architectures: in.Architectures, Tags: in.Tags, Publish: in.Publish,
+	}
+	if in.DeadLetterConfig != nil {
+		ci.DeadLetterTarget = in.DeadLetterConfig.TargetArn
 	}
 	if in.Environment != nil {
 		ci.Environment = in.Environment.Variables
@@ -194,12 +199,17 @@ func (h *Handler) updateFunctionConfiguration(c *call) error {
 		MemorySize  *int         `json:"MemorySize"`
 		Environment *environment `json:"Environment"`
 		RevisionId  string       `json:"RevisionId"`
+		// DeadLetterConfig {} or {"TargetArn":""} removes the queue.
+		DeadLetterConfig *function.DeadLetterConfig `json:"DeadLetterConfig"`
 	}
 	if err := c.decode(&in); err != nil {
 		return err
 	}
 	u := function.UpdateConfigInput{Role: in.Role, Runtime: in.Runtime, Handler: in.Handler, Description: in.Description,
 		Timeout: in.Timeout, MemorySize: in.MemorySize, RevisionId: in.RevisionId}
+	if in.DeadLetterConfig != nil {
+		u.DeadLetterTarget = &in.DeadLetterConfig.TargetArn
+	}
 	if in.Environment != nil {
 		// "Environment": {} (or Variables null) clears the variables, as
 		// on Lambda.

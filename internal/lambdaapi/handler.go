@@ -221,9 +221,24 @@ func route(method string, s []string) (string, op) {
 			return "GetAccountSettings", (*Handler).getAccountSettings
 		}
 	case at("2014-11-13", "functions", "*", "invoke-async"):
-		return "InvokeAsync", notYet("InvokeAsync (asynchronous invocation)")
-	case n >= 4 && s[0] == "2019-09-25" && s[1] == "functions" && s[3] == "event-invoke-config":
-		return "EventInvokeConfig", notYet("function event invoke configuration (Put/Get/Update/Delete/ListFunctionEventInvokeConfig)")
+		if method == http.MethodPost {
+			return "InvokeAsync", (*Handler).invokeAsyncLegacy
+		}
+	case at("2019-09-25", "functions", "*", "event-invoke-config"):
+		switch method {
+		case http.MethodPut:
+			return "PutFunctionEventInvokeConfig", (*Handler).putEventInvokeConfig
+		case http.MethodPost:
+			return "UpdateFunctionEventInvokeConfig", (*Handler).updateEventInvokeConfig
+		case http.MethodGet:
+			return "GetFunctionEventInvokeConfig", (*Handler).getEventInvokeConfig
+		case http.MethodDelete:
+			return "DeleteFunctionEventInvokeConfig", (*Handler).deleteEventInvokeConfig
+		}
+	case at("2019-09-25", "functions", "*", "event-invoke-config", "list"):
+		if method == http.MethodGet {
+			return "ListFunctionEventInvokeConfigs", (*Handler).listEventInvokeConfigs
+		}
 	case at("2015-03-31", "functions", "*", "versions"):
 		switch method {
 		case http.MethodPost:

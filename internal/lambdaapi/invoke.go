@@ -10,14 +10,15 @@ import (
 
 // invoke is Invoke (aws-wire 2.1): RequestResponse answers 200 with the
 // function's result, a function error included (X-Amz-Function-Error:
-// Unhandled); DryRun answers 204 after the checks. Event, the asynchronous
-// type S3 uses, is issue 8's and is refused clearly until then.
+// Unhandled); DryRun answers 204 after the checks; Event (what S3 uses)
+// answers 202 once the event is committed to the function's invocation
+// queue, with the invocation's request id in X-Amzn-RequestId.
 func (h *Handler) invoke(c *call) error {
 	typ := c.r.Header.Get("X-Amz-Invocation-Type")
 	switch typ {
 	case "", "RequestResponse", "DryRun":
 	case "Event":
-		return newErr("NotImplemented", "Sluice does not serve asynchronous Lambda invocation (InvocationType Event) yet; use RequestResponse")
+		return h.invokeEvent(c)
 	default:
 		return newErr("ValidationException", "1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]", typ)
 	}
@@ -75,4 +76,42 @@ func (h *Handler) invoke(c *call) error {
 	c.w.WriteHeader(http.StatusOK)
 	c.w.Write(out.Payload)
 	return nil
+}
+
+// invokeEvent is Invoke with InvocationType Event: 202, empty body.
+func (h *Handler) invokeEvent(c *call) error {
+	payload, err := io.ReadAll(io.LimitReader(c.r.Body, function.MaxAsyncPayload+1))
+	if err != nil {
+		return newErr("InvalidRequestContentException", "Could not read request body: %s", err)
+	}
+	out, err := h.fn.InvokeAsync(c.ctx, function.InvokeInput{
+		Name:      c.name(),
+		Qualifier: c.r.URL.Query().Get("Qualifier"),
+		Payload:   payload,
+		RequestID: c.requestID,
+		TraceID:   c.r.Header.Get("X-Amzn-Trace-Id"),
+	})
+	if err != nil {
+		return err
+	}
+	c.w.Header().Set("X-Amzn-RequestId", out.RequestID)
+	c.status = http.StatusAccepted
+	c.w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// invokeAsyncLegacy is the deprecated InvokeAsync (2014-11-13): the same
+// queueing as Event, answered 202 with {"Status":202}.
+func (h *Handler) invokeAsyncLegacy(c *call) error {
+	payload, err := io.ReadAll(io.LimitReader(c.r.Body, function.MaxAsyncPayload+1))
+	if err != nil {
+		return newErr("InvalidRequestContentException", "Could not read request body: %s", err)
+	}
+	out, err := h.fn.InvokeAsync(c.ctx, function.InvokeInput{Name: c.name(), Payload: payload, RequestID: c.requestID,
+		TraceID: c.r.Header.Get("X-Amzn-Trace-Id")})
+	if err != nil {
+		return err
+	}
+	c.requestID = out.RequestID
+	return c.writeJSON(http.StatusAccepted, map[string]int{"Status": http.StatusAccepted})
 }
