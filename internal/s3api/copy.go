@@ -195,9 +195,9 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *request) error {
 	return writeXML(w, &out)
 }
 
-// h19Error maps the domain errors of copy, conditional writes and tagging
+// conditionOrTaggingError maps the domain errors of copy, conditional writes and tagging
 // (toAPIError calls it).
-func h19Error(err error) (*Error, bool) {
+func conditionOrTaggingError(err error) (*Error, bool) {
 	var pf *object.PreconditionFailedError
 	if errors.As(err, &pf) {
 		return newError(errPreconditionFailed, "Condition", pf.Condition), true

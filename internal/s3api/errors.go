@@ -199,7 +199,7 @@ func toAPIError(err error, t target) (*Error, bool) {
 	if e, ok := authError(err); ok {
 		return e, true
 	}
-	if e, ok := h19Error(err); ok {
+	if e, ok := conditionOrTaggingError(err); ok {
 		return e, true
 	}
 	var sum *object.ChecksumMismatchError
