@@ -29,7 +29,7 @@ func TestProcessCrash(t *testing.T) {
 	ctx := context.Background()
 	err := Run(ctx, Config{
 		Target:     proc,
-		Invariants: []Invariant{objs, &Events{Bucket: "crash-events", Queue: "crash-events"}},
+		Invariants: []Invariant{objs, &Events{Bucket: "crash-events", Queue: "crash-events"}, &Multipart{Bucket: "crash-mpu"}},
 		Iterations: iterations,
 		Seed:       seed,
 		Logf:       t.Logf,
