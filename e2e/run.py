@@ -892,6 +892,63 @@ class SyncBothWays(ServerTest):
         self.assertEqual(self.tree(dst), self.tree(src))
 
 
+class Multipart(ServerTest):
+    """Multipart uploads as the CLI (8 MiB parts) and boto3's transfer
+    manager send them (x-amz-checksum-algorithm CRC32, a CRC32 per part,
+    <ChecksumCRC32> in Complete)."""
+
+    def test_cli_cp_100mb_both_ways(self):
+        src = os.path.join(self.tmp.name, "big.bin")
+        body = os.urandom(100_000_000)
+        with open(src, "wb") as f:
+            f.write(body)
+        self.aws("s3", "mb", "s3://mpu-cli")
+        self.aws("s3", "cp", src, "s3://mpu-cli/big.bin")
+        head = self.s3.head_object(Bucket="mpu-cli", Key="big.bin")
+        self.assertEqual(head["ContentLength"], len(body))
+        self.assertTrue(head["ETag"].endswith('-12"'), head["ETag"])  # 100 MB in 8 MiB parts
+        out = os.path.join(self.tmp.name, "back.bin")
+        self.aws("s3", "cp", "s3://mpu-cli/big.bin", out)
+        with open(out, "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(), hashlib.sha256(body).hexdigest())
+
+    def test_boto3_transfer_with_checksums(self):
+        from boto3.s3.transfer import TransferConfig
+        s3 = self.s3
+        s3.create_bucket(Bucket="mpu-b3")
+        src = os.path.join(self.tmp.name, "up.bin")
+        body = os.urandom(23 * 1024 * 1024)
+        with open(src, "wb") as f:
+            f.write(body)
+        cfg = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+        s3.upload_file(src, "mpu-b3", "k", Config=cfg, ExtraArgs={"ChecksumAlgorithm": "SHA256"})
+        head = s3.head_object(Bucket="mpu-b3", Key="k", ChecksumMode="ENABLED")
+        self.assertTrue(head["ETag"].endswith('-5"'), head["ETag"])
+        self.assertTrue(head["ChecksumSHA256"].endswith("-5"), head)
+        self.assertEqual(head["ChecksumType"], "COMPOSITE")
+        part = s3.get_object(Bucket="mpu-b3", Key="k", PartNumber=2)
+        self.assertEqual(part["PartsCount"], 5)
+        self.assertEqual(part["Body"].read(), body[5 * 1024 * 1024:10 * 1024 * 1024])
+        out = os.path.join(self.tmp.name, "down.bin")
+        s3.download_file("mpu-b3", "k", out, Config=cfg)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), body)
+        # Errors real clients see.
+        up = s3.create_multipart_upload(Bucket="mpu-b3", Key="e")
+        s3.upload_part(Bucket="mpu-b3", Key="e", UploadId=up["UploadId"], PartNumber=1, Body=b"tiny")
+        p2 = s3.upload_part(Bucket="mpu-b3", Key="e", UploadId=up["UploadId"], PartNumber=2, Body=b"tail")
+        p1etag = s3.list_parts(Bucket="mpu-b3", Key="e", UploadId=up["UploadId"])["Parts"][0]["ETag"]
+        self.assertEqual(self.error_code(s3.complete_multipart_upload, Bucket="mpu-b3", Key="e", UploadId=up["UploadId"],
+                                         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p1etag}, {"PartNumber": 2, "ETag": p2["ETag"]}]}),
+                         "EntityTooSmall")
+        self.assertEqual(self.error_code(s3.complete_multipart_upload, Bucket="mpu-b3", Key="e", UploadId=up["UploadId"],
+                                         MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": p2["ETag"]}, {"PartNumber": 1, "ETag": p1etag}]}),
+                         "InvalidPartOrder")
+        self.assertEqual([u["Key"] for u in s3.list_multipart_uploads(Bucket="mpu-b3")["Uploads"]], ["e"])
+        s3.abort_multipart_upload(Bucket="mpu-b3", Key="e", UploadId=up["UploadId"])
+        self.assertEqual(self.error_code(s3.list_parts, Bucket="mpu-b3", Key="e", UploadId=up["UploadId"]), "NoSuchUpload")
+
+
 class Restart(unittest.TestCase):
     """Created credentials and acknowledged objects survive a restart."""
 
