@@ -30,6 +30,11 @@ type Options struct {
 	// PollSamples is how many send-to-waiting-receive latencies the SQS
 	// run samples.
 	PollSamples int
+	// Bootstrap, for --service lambda, is a provided.al2023 bootstrap to
+	// bench instead of the echo the tool builds; it must answer with its
+	// event. ColdSamples is how many cold starts are sampled per runtime.
+	Bootstrap   string
+	ColdSamples int
 	// Keep leaves the in-process server's data directory in place.
 	Keep bool
 
@@ -58,6 +63,7 @@ func DefaultOptions() Options {
 		Region:          "us-east-1",
 		Service:         "s3",
 		PollSamples:     300,
+		ColdSamples:     20,
 		Duration:        5 * time.Second,
 		Concurrency:     []int{1, 8, 32, 64},
 		Size:            1 << 10,
@@ -93,8 +99,10 @@ Flags:
 	fs.StringVar(&o.SecretKey, "secret-key", "", "secret key for --endpoint (default $AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&o.Region, "region", o.Region, "signing region")
 	fs.StringVar(&o.Data, "data", "", "in-process: parent of the fresh data directory (default the current directory); with --endpoint: that server's data directory, where f is measured")
-	fs.StringVar(&o.Service, "service", o.Service, "what to bench: s3, or sqs (send, receive+delete, send-to-waiting-long-poll latency; default concurrency 1,8,32)")
+	fs.StringVar(&o.Service, "service", o.Service, "what to bench: s3, sqs (send, receive+delete, send-to-waiting-long-poll latency; default concurrency 1,8,32), or lambda (warm Invoke, Go and Python cold starts; default concurrency 1,8)")
 	fs.IntVar(&o.PollSamples, "poll-samples", o.PollSamples, "sqs: samples of the send-to-waiting-receive latency")
+	fs.StringVar(&o.Bootstrap, "bootstrap", "", "lambda: bench this provided.al2023 bootstrap (it must echo its event) instead of building the echo")
+	fs.IntVar(&o.ColdSamples, "cold-samples", o.ColdSamples, "lambda: cold starts sampled per runtime (X takes 10 fork+exec samples per cold sample)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the in-process server's data directory")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each PUT and GET step (and of the C measurement)")
 	conc := fs.String("concurrency", joinInts(o.Concurrency), "comma-separated concurrency levels")
@@ -126,8 +134,17 @@ Flags:
 		if o.PollSamples < 1 {
 			return o, errors.New("--poll-samples: must be at least 1")
 		}
+	case "lambda":
+		concSet := false
+		fs.Visit(func(f *flag.Flag) { concSet = concSet || f.Name == "concurrency" })
+		if !concSet {
+			*conc = "1,8" // the levels issue 7 names
+		}
+		if o.ColdSamples < 1 {
+			return o, errors.New("--cold-samples: must be at least 1")
+		}
 	default:
-		return o, fmt.Errorf("--service: want s3 or sqs, got %q", o.Service)
+		return o, fmt.Errorf("--service: want s3, sqs or lambda, got %q", o.Service)
 	}
 	if o.Concurrency, err = ParseConcurrency(*conc); err != nil {
 		return o, fmt.Errorf("--concurrency: %w", err)

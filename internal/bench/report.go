@@ -18,7 +18,8 @@ type Report struct {
 	Date    time.Time `json:"date"`
 	Machine Machine   `json:"machine"`
 	Target  string    `json:"target"`
-	// Service is "sqs" for an SQS run (Queue, the sqs steps and aims);
+	// Service is "sqs" for an SQS run (Queue, the sqs steps and aims),
+	// "lambda" for a Lambda run (Lambda, the invoke and cold steps);
 	// empty for S3.
 	Service     string  `json:"service,omitempty"`
 	Queue       string  `json:"queue,omitempty"`
@@ -36,7 +37,9 @@ type Report struct {
 	Steps []Step     `json:"steps"`
 	Large []Transfer `json:"large,omitempty"`
 	Huge  *Huge      `json:"huge,omitempty"`
-	Aims  []Aim      `json:"aims"`
+	// Lambda is the Lambda run's bootstrap, function and limits (P, X).
+	Lambda *LambdaRun `json:"lambda,omitempty"`
+	Aims   []Aim      `json:"aims"`
 }
 
 // Machine is where the run happened.
@@ -210,8 +213,11 @@ func evaluateAims(steps []Step, lim Limits) []Aim {
 
 // WriteText writes the report as the tables a human reads.
 func (r *Report) WriteText(w io.Writer) error {
-	if r.Service == "sqs" {
+	switch r.Service {
+	case "sqs":
 		return r.writeSQSText(w)
+	case "lambda":
+		return r.writeLambdaText(w)
 	}
 	var b bytes.Buffer
 	r.writeHeader(&b)

@@ -65,8 +65,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(cfg.Concurrency) == 0 {
 		return nil, errors.New("no concurrency levels")
 	}
-	if cfg.Service == "sqs" {
+	switch cfg.Service {
+	case "sqs":
 		return runSQS(ctx, cfg)
+	case "lambda":
+		return runLambda(ctx, cfg)
 	}
 	rep := &Report{
 		Date:        cfg.Now().UTC(),
