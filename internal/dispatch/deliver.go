@@ -112,10 +112,14 @@ func (s *Service) deliverOne(ctx context.Context, l *storage.Leased, overLimit b
 				delivered = true
 				return s.setState(tx, rid, recID, StateDelivered, "")
 			case event.Function:
-				if err := tx.Move(HeldQueue, l.Receipt, FunctionQueue(env.Destination)); err != nil {
+				err := s.dest.InvokeTx(tx, env.Destination, env.Payload, env.Lineage, env.Bucket, Ref(rid, recID))
+				if errors.Is(err, ErrNoSuchDestination) {
+					return nil // deleted since Check: stays held
+				}
+				if err != nil {
 					return err
 				}
-				if err := s.markFunctionQueue(tx, env.Destination); err != nil {
+				if err := tx.Ack(HeldQueue, l.Receipt); err != nil {
 					return err
 				}
 				delivered = true

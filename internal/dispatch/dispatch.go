@@ -58,6 +58,13 @@ type Destinations interface {
 	// the message S3 would send (no attributes). ErrNoSuchDestination when
 	// the queue does not exist; any other error aborts tx.
 	EnqueueTx(tx storage.Tx, queueARN string, body []byte) error
+	// InvokeTx enqueues payload into the function functionARN's
+	// invocation queue inside tx (asynchronous invocation, one durable
+	// hop) for an event of bucket (whose access the function's policy
+	// must still allow at delivery); ref is handed back to Settled when
+	// the invocation finished. ErrNoSuchDestination when the function
+	// does not exist; any other error aborts tx.
+	InvokeTx(tx storage.Tx, functionARN string, payload []byte, lineage event.Lineage, bucket, ref string) error
 }
 
 // Buckets runs transactions in which a bucket exists (object.Service's

@@ -50,6 +50,15 @@ func (d *fakeDest) EnqueueTx(tx storage.Tx, arn string, body []byte) error {
 	return err
 }
 
+// InvokeTx enqueues into "fn/<arn>" with the ref as an attribute.
+func (d *fakeDest) InvokeTx(tx storage.Tx, arn string, payload []byte, _ event.Lineage, _, ref string) error {
+	if v, _ := d.Check(context.Background(), event.Function, arn, ""); v.Status == notify.Missing {
+		return ErrNoSuchDestination
+	}
+	_, err := tx.Enqueue("fn/"+arn, storage.Message{Body: payload, Attributes: map[string]string{"ref": ref}})
+	return err
+}
+
 type bucketsOf struct{ store storage.Store }
 
 func (b bucketsOf) UpdateBucket(ctx context.Context, _ string, fn func(storage.Tx) error) error {

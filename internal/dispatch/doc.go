@@ -13,15 +13,17 @@
 //     very next one), matches it (notify.Match) and, per matching rule,
 //     enqueues the record. A local queue whose policy lets S3 deliver for
 //     the bucket gets the record itself as a message (body = the AWS JSON).
-//     Everything else (a topic, a queue that is missing or refuses, a
-//     function) is enqueued as an event.Envelope: a refused or missing
-//     destination's record goes to the held queue with its reason, a
-//     function's record to that function's delivery queue. Either way the
+//     A function whose policy lets S3 invoke it gets the record as an
+//     asynchronous invocation in its own invocation queue
+//     (Destinations.InvokeTx; "pending" until the invocation finished,
+//     then Settled marks it delivered). Everything else (a topic, a queue
+//     or function that is missing or refuses) is enqueued as an
+//     event.Envelope in the held queue with its reason. Either way the
 //     record is durable exactly when the change is: same commit. A failed
 //     operation commits nothing, so it has no events.
 //   - At least once. A held record leaves the held queue only in the
-//     commit that enqueues it into its destination (or moves it to the
-//     function's delivery queue), or that drops it; a crash in between
+//     commit that enqueues it into its destination (a queue, or a
+//     function's invocation queue), or that drops it; a crash in between
 //     means redelivery, never loss.
 //   - Nothing dropped silently. A held record is dropped when it is older
 //     than Config.MaxHeldAge or when more than Config.MaxHeld records are
@@ -42,9 +44,8 @@
 //
 // # Not done yet
 //
-// Functions: a CloudFunctionConfiguration's records are written to the
-// function's delivery queue (FunctionQueue) and stay "pending" there until
-// asynchronous invocation (issue 8) consumes them and marks them delivered
-// (MarkDelivered). Topics: SNS is not built, so a topic is "does not exist"
-// and its records are held until they age out.
+// Topics: SNS is not built, so a topic is "does not exist" and its
+// records are held until they age out. FunctionQueue (the old per-function
+// delivery queue) is no longer written; the delivery view still lists any
+// left from before issue 8.
 package dispatch

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"sluice/internal/event"
 	"sluice/internal/notify"
@@ -88,14 +89,15 @@ func (s *Service) route(tx storage.Tx, env *event.Envelope, v notify.Verdict) er
 			}
 			v = notify.Verdict{Status: notify.Missing, Reason: "the queue does not exist"}
 		case event.Function:
-			e.State, e.Reason = StatePending, reasonAwaitingInvocation
-			if err := s.enqueueEnvelope(tx, FunctionQueue(env.Destination), env, recordID, e.Reason); err != nil {
+			err := s.dest.InvokeTx(tx, env.Destination, env.Payload, env.Lineage, env.Bucket, Ref(env.Lineage.RequestID, recordID))
+			if err == nil {
+				e.State, e.Reason = StatePending, reasonAwaitingInvocation
+				return s.putEntry(tx, env.Lineage.RequestID, recordID, &e)
+			}
+			if !errors.Is(err, ErrNoSuchDestination) {
 				return err
 			}
-			if err := s.markFunctionQueue(tx, env.Destination); err != nil {
-				return err
-			}
-			return s.putEntry(tx, env.Lineage.RequestID, recordID, &e)
+			v = notify.Verdict{Status: notify.Missing, Reason: "the function does not exist"}
 		}
 	}
 	e.State, e.Reason = StateHeld, heldReason(env.Kind, v)
@@ -105,9 +107,29 @@ func (s *Service) route(tx storage.Tx, env *event.Envelope, v notify.Verdict) er
 	return s.putEntry(tx, env.Lineage.RequestID, recordID, &e)
 }
 
-// reasonAwaitingInvocation: a function's records wait in its delivery
-// queue until asynchronous invocation exists (issue 8).
-const reasonAwaitingInvocation = "waiting in the function's delivery queue: asynchronous invocation is not built yet (issue 8)"
+// reasonAwaitingInvocation: a function's record is in its invocation
+// queue until the invocation finished (success, or its final failure
+// handled).
+const reasonAwaitingInvocation = "queued for asynchronous invocation of the function"
+
+// Ref is the reference a function invocation carries for its index entry
+// (handed back to Settled).
+func Ref(requestID, recordID string) string { return requestID + "\x00" + recordID }
+
+// Settled records in tx that the function invocation ref (from Ref)
+// finished: delivered, or refused by the function's policy at delivery
+// (dropped with reason). Call Progressed after the commit. A malformed
+// ref is ignored.
+func (s *Service) Settled(tx storage.Tx, ref string, delivered bool, reason string) error {
+	rid, rec, ok := strings.Cut(ref, "\x00")
+	if !ok {
+		return nil
+	}
+	if delivered {
+		return s.setState(tx, rid, rec, StateDelivered, "")
+	}
+	return s.setState(tx, rid, rec, StateDropped, reason)
+}
 
 func heldReason(kind event.DestinationKind, v notify.Verdict) string {
 	s := "the destination " + kind.String() + " " + map[notify.Status]string{

@@ -107,9 +107,11 @@ type queued struct {
 	Throttles int             `json:"th,omitempty"`
 	// Lineage of the request that caused the event.
 	Lineage event.Lineage `json:"l"`
-	// LastError and LastStatus are the last attempt's error response, for
-	// the failure record of an event whose next attempt never finished.
+	// LastError is the last attempt's error response, for the failure
+	// record of an event whose next attempt never finished.
 	LastError json.RawMessage `json:"e,omitempty"`
+	// Source is set for events a service (S3) sent.
+	Source EventSource `json:"src,omitempty"`
 }
 
 // asyncState is the Service's asynchronous side.
@@ -353,7 +355,7 @@ func (s *Service) attempt(ctx context.Context, p *pump, r *record, l storage.Lea
 	if err := json.Unmarshal(l.Body, &inv); err != nil {
 		s.log.Error("async invocation unreadable, discarded", "function", p.name, "message", l.ID, "err", err)
 		s.async.m.dropped.WithLabelValues("unreadable").Inc()
-		s.settle(ctx, q, l.Receipt, nil)
+		s.settle(ctx, q, l.Receipt, nil, nil)
 		return
 	}
 	cfg, err := s.eventConfig(ctx, p.name)
@@ -378,6 +380,19 @@ func (s *Service) attempt(ctx context.Context, p *pump, r *record, l storage.Lea
 		s.fail(ctx, p.name, q, l.Receipt, &inv, cfg, failure{condition: ConditionRetriesExhausted, attempts: made,
 			status: 200, response: inv.LastError, errType: "Unhandled", errMsg: "Retries exhausted"})
 		return
+	}
+	if src := inv.Source; src.Service != "" {
+		// The source must still be allowed (DESIGN, Functions: checked
+		// when the notification is saved and again at delivery).
+		res, err := s.Allows(ctx, s.qualifiedOrPlain(p.name, inv.Qualifier), src.Service, src.SourceArn, src.SourceAccount)
+		if err == nil && !res.Allowed() {
+			if err := s.settleAs(ctx, q, l.Receipt, &inv, false, res.Reason, nil); err == nil {
+				s.async.m.dropped.WithLabelValues("refused_by_policy").Inc()
+				s.log.Warn("asynchronous invocation refused by the function's policy at delivery; discarded",
+					"function", p.name, "request_id", inv.RequestID, "source", src.SourceArn, "reason", res.Reason)
+			}
+			return
+		}
 	}
 	invoked := s.arnOf(p.name)
 	if inv.Qualifier != "" {
@@ -477,17 +492,58 @@ func (s *Service) requeue(ctx context.Context, q, receipt string, inv *queued, n
 	}
 }
 
-// settle acknowledges a message with extra writes in the same commit.
-func (s *Service) settle(ctx context.Context, q, receipt string, also func(tx storage.Tx) error) error {
-	return s.store.Update(ctx, func(tx storage.Tx) error {
+// settle acknowledges a message with extra writes in the same commit: the
+// event is finished. An event enqueued with a Ref (an S3 notification)
+// tells the Tracker in that commit, so "wait until request X is
+// delivered" sees the invocation finish.
+func (s *Service) settle(ctx context.Context, q, receipt string, inv *queued, also func(tx storage.Tx) error) error {
+	return s.settleAs(ctx, q, receipt, inv, true, "", also)
+}
+
+func (s *Service) settleAs(ctx context.Context, q, receipt string, inv *queued, delivered bool, reason string, also func(tx storage.Tx) error) error {
+	tracked := inv != nil && inv.Source.Ref != "" && s.cfg.Tracker != nil
+	err := s.store.Update(ctx, func(tx storage.Tx) error {
 		if err := tx.Ack(q, receipt); err != nil {
 			return err
 		}
 		if also != nil {
-			return also(tx)
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
+		if tracked {
+			return s.cfg.Tracker.SettledTx(tx, inv.Source.Ref, delivered, reason)
 		}
 		return nil
 	})
+	if err == nil && tracked {
+		s.cfg.Tracker.Progressed()
+	}
+	return err
+}
+
+// EventSource describes the AWS service an event came from, for the
+// policy check at delivery (the function's resource policy must still
+// allow Service for SourceArn and SourceAccount) and for tracking (Ref is
+// handed back to Config.Tracker when the event is finished).
+type EventSource struct {
+	Service       string `json:"svc,omitempty"` // e.g. s3.amazonaws.com
+	SourceArn     string `json:"arn,omitempty"` // e.g. arn:aws:s3:::bucket
+	SourceAccount string `json:"acct,omitempty"`
+	Ref           string `json:"ref,omitempty"`
+}
+
+// Tracker learns when events enqueued with EnqueueEventTx are finished
+// (the server wires the notification dispatcher's request index).
+type Tracker interface {
+	// SettledTx runs in the commit that finishes the event: delivered is
+	// true when the invocation ran to success or its final failure was
+	// handled (destination, dead-letter queue or discard), false when the
+	// function's policy refused the source at delivery (reason says why).
+	// An error aborts the commit.
+	SettledTx(tx storage.Tx, ref string, delivered bool, reason string) error
+	// Progressed is called after such a commit.
+	Progressed()
 }
 
 // InvokeAsync is Invoke with InvocationType Event: the event is committed
@@ -509,7 +565,7 @@ func (s *Service) InvokeAsync(ctx context.Context, in InvokeInput) (InvokeOutput
 	var id string
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
 		var err error
-		id, err = s.enqueueTx(tx, name, q, in.Payload, lin)
+		id, err = s.enqueueTx(tx, name, q, in.Payload, lin, EventSource{})
 		return err
 	})
 	if err != nil {
@@ -535,11 +591,23 @@ func (s *Service) EnqueueInvocationTx(tx storage.Tx, functionARN string, payload
 	if len(payload) > 0 && !json.Valid(payload) {
 		return "", newErr(ErrInvalidRequestContent, "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
 	}
+	return s.EnqueueEventTx(tx, functionARN, payload, lineage, EventSource{})
+}
+
+// EnqueueEventTx is EnqueueInvocationTx for an event a service sent (S3):
+// src names the source for the policy check made again at each attempt
+// (a refused event is finished, logged and counted, and the Tracker told
+// delivered=false), and src.Ref, when set, is handed to Config.Tracker
+// once the event is finished.
+func (s *Service) EnqueueEventTx(tx storage.Tx, functionARN string, payload []byte, lineage event.Lineage, src EventSource) (string, error) {
+	if len(payload) > MaxAsyncPayload {
+		return "", newErr(ErrRequestTooLarge, "Request must be smaller than %d bytes for the InvokeFunction operation", MaxAsyncPayload)
+	}
 	name, q, err := s.resolveQualified(functionARN, "")
 	if err != nil {
 		return "", err
 	}
-	id, err := s.enqueueTx(tx, name, q, payload, lineage)
+	id, err := s.enqueueTx(tx, name, q, payload, lineage, src)
 	if err == nil {
 		// Counted when the caller's commit is likely; a rolled-back
 		// transaction overcounts, which a counter tolerates.
@@ -548,7 +616,7 @@ func (s *Service) EnqueueInvocationTx(tx storage.Tx, functionARN string, payload
 	return id, err
 }
 
-func (s *Service) enqueueTx(tx storage.Tx, name, qualifier string, payload []byte, lineage event.Lineage) (string, error) {
+func (s *Service) enqueueTx(tx storage.Tx, name, qualifier string, payload []byte, lineage event.Lineage, src EventSource) (string, error) {
 	// The qualifier ($LATEST, a version or an alias) must exist now; an
 	// alias is resolved again at each attempt, as Lambda routes it then.
 	if _, _, err := s.target(tx, name, qualifier, false); err != nil {
@@ -561,7 +629,7 @@ func (s *Service) enqueueTx(tx storage.Tx, name, qualifier string, payload []byt
 		qualifier = ""
 	}
 	inv := queued{RequestID: newRevisionID(), Qualifier: qualifier, Payload: append(json.RawMessage(nil), payload...),
-		Accepted: s.clock.Now().UnixMilli(), Lineage: lineage}
+		Accepted: s.clock.Now().UnixMilli(), Lineage: lineage, Source: src}
 	body, err := json.Marshal(inv)
 	if err != nil {
 		return "", err
@@ -596,4 +664,11 @@ func (s *Service) afterDelete(name string, dropped int) {
 // functionARNLatest is the ARN invocation records carry (":$LATEST").
 func (s *Service) functionARNLatest(name string) string {
 	return arn.Function(s.region, s.acct, name, Version).String()
+}
+
+func (s *Service) qualifiedOrPlain(name, q string) string {
+	if q == "" {
+		return s.arnOf(name)
+	}
+	return s.qualifiedARN(name, q)
 }

@@ -72,7 +72,7 @@ func (s *Service) record(name string, inv *queued, condition string, attempts in
 func (s *Service) succeed(ctx context.Context, name, q, receipt string, inv *queued, cfg eventConfig, attempts int, out InvokeOutput) {
 	dest := cfg.onSuccess
 	if dest == "" {
-		if err := s.settle(ctx, q, receipt, nil); err != nil && !errors.Is(err, storage.ErrStaleReceipt) {
+		if err := s.settle(ctx, q, receipt, inv, nil); err != nil && !errors.Is(err, storage.ErrStaleReceipt) {
 			s.log.Error("async ack", "function", name, "request_id", inv.RequestID, "err", err)
 		}
 		return
@@ -97,6 +97,9 @@ func (s *Service) fail(ctx context.Context, name, q, receipt string, inv *queued
 	}
 	if dlq := s.deadLetterTarget(ctx, name); dlq != "" {
 		msg := f.errMsg
+		if msg == "" {
+			msg = f.condition // SQS refuses an empty attribute value
+		}
 		if len(msg) > 1024 {
 			msg = msg[:1024] // Lambda sends the first 1 KB of the error message
 		}
@@ -104,7 +107,7 @@ func (s *Service) fail(ctx context.Context, name, q, receipt string, inv *queued
 			"RequestID": inv.RequestID, "ErrorCode": fmt.Sprint(f.status), "ErrorMessage": msg}})
 	}
 	if len(targets) == 0 {
-		if err := s.settle(ctx, q, receipt, nil); err != nil {
+		if err := s.settle(ctx, q, receipt, inv, nil); err != nil {
 			if !errors.Is(err, storage.ErrStaleReceipt) {
 				s.log.Error("async ack", "function", name, "request_id", inv.RequestID, "err", err)
 			}
@@ -131,7 +134,7 @@ type target struct {
 func (s *Service) deliver(ctx context.Context, name, q, receipt string, inv *queued, targets []target) {
 	refused := map[int]error{}
 	for {
-		err := s.settle(ctx, q, receipt, func(tx storage.Tx) error {
+		err := s.settle(ctx, q, receipt, inv, func(tx storage.Tx) error {
 			for i, t := range targets {
 				if refused[i] != nil {
 					continue

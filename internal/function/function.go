@@ -81,6 +81,9 @@ type Config struct {
 	// Sluice's SQS queues (asynchronous invocation); nil refuses queue
 	// destinations.
 	Queues QueueSender
+	// Tracker learns when events enqueued with EnqueueEventTx finish (the
+	// wait API); nil: nobody is told.
+	Tracker Tracker
 	// EndpointURL is Sluice's plain-HTTP loopback URL
 	// (http://127.0.0.1:PORT), given to instances as AWS_ENDPOINT_URL.
 	EndpointURL string

@@ -122,6 +122,8 @@ func (s *Server) buildFunctions(objects *object.Service) error {
 		RoleExists:   s.roleUsable,
 		EndpointURL:  "http://" + endpointHost(s.listener.Addr()),
 		MaxInstances: cfg.MaxInstances,
+		Queues:       functionQueues{s},
+		Tracker:      functionTracker{s},
 	})
 	if err != nil {
 		return fmt.Errorf("functions: %w", err)

@@ -77,6 +77,51 @@ func (d notifyDestinations) EnqueueTx(tx storage.Tx, queueARN string, body []byt
 	return err
 }
 
+// InvokeTx enqueues an S3 event record into the function's invocation
+// queue (one durable hop); the function checks its policy again at
+// delivery and tells dispatch when the invocation finished.
+func (d notifyDestinations) InvokeTx(tx storage.Tx, functionARN string, payload []byte, lineage event.Lineage, bucket, ref string) error {
+	if d.s.functions == nil {
+		return dispatch.ErrNoSuchDestination
+	}
+	_, err := d.s.functions.EnqueueEventTx(tx, functionARN, payload, lineage, function.EventSource{
+		Service: s3Service, SourceArn: arn.Bucket(bucket).String(), SourceAccount: d.s.cfg.AccountID, Ref: ref})
+	if errors.Is(err, function.ErrNotFound) {
+		return dispatch.ErrNoSuchDestination
+	}
+	return err
+}
+
+// functionTracker tells dispatch's request index that an S3-caused
+// invocation finished (the wait API's "delivered").
+type functionTracker struct{ s *Server }
+
+func (t functionTracker) SettledTx(tx storage.Tx, ref string, delivered bool, reason string) error {
+	return t.s.dispatch.Settled(tx, ref, delivered, reason)
+}
+
+func (t functionTracker) Progressed() { t.s.dispatch.Progressed() }
+
+// functionQueues delivers invocation records and dead-letter messages
+// into the server's SQS queues.
+type functionQueues struct{ s *Server }
+
+func (q functionQueues) EnqueueTx(tx storage.Tx, queueARN string, body []byte, attrs map[string]string) error {
+	name, err := q.s.queues.NameFromARN(queueARN)
+	if err != nil {
+		return err
+	}
+	var qa map[string]queue.Attribute
+	if len(attrs) > 0 {
+		qa = make(map[string]queue.Attribute, len(attrs))
+		for k, v := range attrs {
+			qa[k] = queue.Attribute{DataType: "String", StringValue: v}
+		}
+	}
+	_, err = q.s.queues.EnqueueTx(tx, name, body, "AROAFUNCTION:lambda", qa)
+	return err
+}
+
 // Sluice's own notification endpoints (root credentials, by SigV4 or HTTP
 // Basic):
 //
