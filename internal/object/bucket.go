@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"sluice/internal/storage"
@@ -83,6 +84,7 @@ func (s *Service) DeleteBucket(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete bucket %q: %w", name, err)
 	}
+	s.buckets.forget(name)
 	return nil
 }
 
@@ -182,4 +184,65 @@ func withIterator(tx storage.ReadTx, lower, upper []byte, fn func(storage.Iterat
 // now is the clock's time as S3 keeps it: UTC, millisecond precision.
 func (s *Service) now() time.Time {
 	return s.clock.Now().UTC().Truncate(time.Millisecond)
+}
+
+// maxBucketHints bounds bucketHints; past it the hints start over, so a
+// server with many buckets only pays the read it paid before.
+const maxBucketHints = 4096
+
+// bucketHints remembers buckets that PutObject saw existing, so that its
+// early NoSuchBucket check (answered before the body is read, as S3 does)
+// costs no snapshot and no point read for a bucket that is written to
+// again and again. A hint is never what makes a write correct: the
+// commit reads the bucket record in its own transaction and fails with
+// ErrNoSuchBucket if it is gone (that read is what serializes PutObject
+// against DeleteBucket). A stale hint would only make a PUT to a deleted
+// bucket read its body before answering NoSuchBucket, so hints are kept
+// exact for this Service: DeleteBucket forgets the name after its commit,
+// and the epoch stops a PutObject whose read ran before that commit from
+// adding the name back afterwards (see add).
+type bucketHints struct {
+	mu    sync.RWMutex
+	names map[string]struct{}
+	// epoch counts forget calls.
+	epoch uint64
+}
+
+// known reports whether name was seen existing and not deleted since.
+func (h *bucketHints) known(name string) bool {
+	h.mu.RLock()
+	_, ok := h.names[name]
+	h.mu.RUnlock()
+	return ok
+}
+
+// current returns the epoch to pass to add; read it before reading the
+// bucket record.
+func (h *bucketHints) current() uint64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.epoch
+}
+
+// add records that name existed in a read that began after current
+// returned epoch. If a bucket was deleted since (the epoch moved), that
+// read may have preceded the delete's commit, so nothing is added.
+func (h *bucketHints) add(name string, epoch uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.epoch != epoch {
+		return
+	}
+	if h.names == nil || len(h.names) >= maxBucketHints {
+		h.names = map[string]struct{}{}
+	}
+	h.names[name] = struct{}{}
+}
+
+// forget drops name once its deletion has committed.
+func (h *bucketHints) forget(name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.names, name)
+	h.epoch++
 }

@@ -115,6 +115,9 @@ type Service struct {
 	inlineLimit int
 	failpoint   func(name string)
 	events      Publisher
+	// buckets remembers buckets seen to exist, so that PutObject's early
+	// NoSuchBucket check can skip a read (bucket.go, bucketHints).
+	buckets bucketHints
 }
 
 // Config is what New needs.

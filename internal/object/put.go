@@ -58,16 +58,22 @@ func (s *Service) putObject(ctx context.Context, in PutInput) (Object, error) {
 	}
 	// AWS answers NoSuchBucket without consuming the body; so do we. The
 	// commit checks again, since the bucket may go while the body streams.
-	err := s.store.View(ctx, func(tx storage.ReadTx) error {
-		if _, err := getBucket(tx, in.Bucket); err != nil {
-			return err
+	// A bucket this Service saw existing and did not delete since needs
+	// no read here (bucketHints); a conditional write still reads, since
+	// a condition that already fails spares reading the body.
+	if !in.Condition.IsZero() || !s.buckets.known(in.Bucket) {
+		epoch := s.buckets.current()
+		err := s.store.View(ctx, func(tx storage.ReadTx) error {
+			if _, err := getBucket(tx, in.Bucket); err != nil {
+				return err
+			}
+			// The commit checks the condition again (condition.go).
+			return in.Condition.Check(tx, in.Bucket, in.Key)
+		})
+		if err != nil {
+			return Object{}, err
 		}
-		// A condition that already fails spares reading the body; the
-		// commit checks it again (condition.go).
-		return in.Condition.Check(tx, in.Bucket, in.Key)
-	})
-	if err != nil {
-		return Object{}, err
+		s.buckets.add(in.Bucket, epoch)
 	}
 
 	body := &bodyReader{r: in.Body, md5: md5.New(), sum: sum, max: MaxPutSize}
