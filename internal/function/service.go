@@ -3,6 +3,7 @@ package function
 import (
 	"encoding/json"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"time"
 
@@ -52,6 +53,15 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.LogBytes <= 0 {
 		cfg.LogBytes = DefaultLogBytes
+	}
+	if cfg.RuntimeDir != "" {
+		// Instances run in their own task directory, so a relative path
+		// (from a relative --data) would resolve against the wrong one.
+		abs, err := filepath.Abs(cfg.RuntimeDir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RuntimeDir = abs
 	}
 	s := &Service{
 		store: cfg.Store, blobs: cfg.Blobs, clock: cfg.Clock, pclock: cfg.ProcessClock,
