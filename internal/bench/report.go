@@ -39,6 +39,8 @@ type Report struct {
 	Huge  *Huge      `json:"huge,omitempty"`
 	// Lambda is the Lambda run's bootstrap, function and limits (P, X).
 	Lambda *LambdaRun `json:"lambda,omitempty"`
+	// Events is an events or s3fn run's delivery account (issues 6, 8).
+	Events *EventsRun `json:"events,omitempty"`
 	Aims   []Aim      `json:"aims"`
 }
 
@@ -218,6 +220,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		return r.writeSQSText(w)
 	case "lambda":
 		return r.writeLambdaText(w)
+	case "events", "s3fn":
+		return r.writeEventsText(w)
 	}
 	var b bytes.Buffer
 	r.writeHeader(&b)

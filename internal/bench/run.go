@@ -70,6 +70,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return runSQS(ctx, cfg)
 	case "lambda":
 		return runLambda(ctx, cfg)
+	case "events":
+		return runEvents(ctx, cfg)
 	}
 	rep := &Report{
 		Date:        cfg.Now().UTC(),
