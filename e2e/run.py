@@ -949,6 +949,168 @@ class Multipart(ServerTest):
         self.assertEqual(self.error_code(s3.list_parts, Bucket="mpu-b3", Key="e", UploadId=up["UploadId"]), "NoSuchUpload")
 
 
+class Thumbnail(ServerTest):
+    """Issue 8: examples/thumbnail, the seed's S3 tutorial. The Go version
+    through the README's AWS CLI walkthrough; the Python version and bulk
+    checks through boto3, with sluice wait instead of sleeps. Thumbnails are
+    checked by their own headers (PNG IHDR, JPEG SOF) for the expected size."""
+
+    ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    EXAMPLE = os.path.join(ROOT, "examples", "thumbnail")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.lam = cls.server.client("lambda")
+        build = os.path.join(cls.tmp.name, "thumb-build")
+        os.makedirs(build)
+        env = dict(os.environ, CGO_ENABLED="0", GOOS="linux")
+        subprocess.run(["go", "build", "-tags", "lambda.norpc", "-o", os.path.join(build, "bootstrap"), "."],
+                       cwd=os.path.join(cls.EXAMPLE, "go"), env=env, check=True, timeout=300)
+        cls.go_zip = os.path.join(cls.tmp.name, "thumbnail.zip")
+        with open(os.path.join(build, "bootstrap"), "rb") as f:
+            Functions.zip_files(cls.go_zip, {"bootstrap": f.read()}, mode=0o755)
+        cls.py_zip = os.path.join(cls.tmp.name, "thumbnail-py.zip")
+        files = {}
+        for name in ("lambda_function.py", "pngthumb.py"):
+            with open(os.path.join(cls.EXAMPLE, "python", name), "rb") as f:
+                files[name] = f.read()
+        Functions.zip_files(cls.py_zip, files)
+
+    @staticmethod
+    def png_size(data):
+        import struct
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:16]
+        length, kind, w, h = struct.unpack(">I4sII", data[8:24])
+        assert (length, kind) == (13, b"IHDR"), (length, kind)
+        return w, h
+
+    @staticmethod
+    def jpeg_size(data):
+        """Width and height from the first SOFn marker."""
+        import struct
+        assert data[:2] == b"\xff\xd8", data[:4]
+        pos = 2
+        while pos + 4 <= len(data):
+            assert data[pos] == 0xFF, f"no marker at {pos}"
+            marker = data[pos + 1]
+            (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                h, w = struct.unpack(">HH", data[pos + 5:pos + 9])
+                return w, h
+            pos += 2 + length
+        raise AssertionError("no SOF marker")
+
+    @staticmethod
+    def png(width, height):
+        """An RGB PNG with a diagonal gradient, written without pngthumb."""
+        import struct
+        import zlib
+        raw = b"".join(b"\0" + bytes(((x + y) % 256, x % 256, y % 256)[c] for x in range(width) for c in range(3))
+                       for y in range(height))
+
+        def chunk(kind, body):
+            return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+    def wait(self, request_id):
+        """sluice wait: every record the request caused is delivered, for a
+        function: the invocation finished."""
+        res = subprocess.run([SLUICE, "wait", request_id, "--timeout", "30s", "--endpoint", self.server.endpoint],
+                             env=self.server.cli_env(self.tmp.name), capture_output=True, text=True, timeout=60)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        return res.stdout
+
+    def wire(self, function, bucket):
+        """Buckets, S3's permission and the notification, through boto3."""
+        self.s3.create_bucket(Bucket=bucket)
+        self.s3.create_bucket(Bucket=bucket + "-resized")
+        self.lam.add_permission(FunctionName=function, StatementId="s3", Action="lambda:InvokeFunction",
+                                Principal="s3.amazonaws.com", SourceArn="arn:aws:s3:::" + bucket,
+                                SourceAccount="000000000000")
+        arn = self.lam.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+        self.s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+
+    def test_go_cli_walkthrough(self):
+        """examples/thumbnail/README.md, typed as a user types it."""
+        import json
+        ex = self.EXAMPLE
+        self.aws("iam", "create-role", "--role-name", "thumbnail",
+                 "--assume-role-policy-document", "file://" + os.path.join(ex, "trust.json"))
+        fn = json.loads(self.aws("lambda", "create-function", "--function-name", "thumbnail",
+                                 "--runtime", "provided.al2023", "--handler", "bootstrap", "--timeout", "30",
+                                 "--zip-file", "fileb://" + self.go_zip,
+                                 "--role", "arn:aws:iam::000000000000:role/thumbnail").stdout)
+        self.assertEqual(fn["State"], "Active")
+        self.aws("s3", "mb", "s3://photos")
+        self.aws("s3", "mb", "s3://photos-resized")
+        # Without S3's permission the notification is refused, as on AWS.
+        res = self.aws("s3api", "put-bucket-notification-configuration", "--bucket", "photos",
+                       "--notification-configuration", "file://" + os.path.join(ex, "notify.json"), check=False)
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("Unable to validate the following destination configurations", res.stderr)
+        self.aws("lambda", "add-permission", "--function-name", "thumbnail", "--statement-id", "s3",
+                 "--action", "lambda:InvokeFunction", "--principal", "s3.amazonaws.com",
+                 "--source-arn", "arn:aws:s3:::photos", "--source-account", "000000000000")
+        self.aws("s3api", "put-bucket-notification-configuration", "--bucket", "photos",
+                 "--notification-configuration", "file://" + os.path.join(ex, "notify.json"))
+        self.aws("s3", "cp", os.path.join(ex, "testdata", "sample.jpg"), "s3://photos/incoming/my cat.jpg")
+        # The README's bounded poll, with boto3 here to save CLI start-ups.
+        import time
+        for _ in range(200):
+            try:
+                self.s3.head_object(Bucket="photos-resized", Key="resized-incoming/my cat.jpg")
+                break
+            except ClientError:
+                time.sleep(0.1)
+        ls = self.aws("s3", "ls", "--recursive", "s3://photos-resized/").stdout
+        self.assertIn("resized-incoming/my cat.jpg", ls)
+        out = os.path.join(self.tmp.name, "thumb.jpg")
+        self.aws("s3", "cp", "s3://photos-resized/resized-incoming/my cat.jpg", out)
+        with open(out, "rb") as f:
+            self.assertEqual(self.jpeg_size(f.read()), (128, 85))  # 640x427 scaled to fit 128x128
+        logs = subprocess.run([SLUICE, "logs", "thumbnail"], env=self.server.cli_env(self.tmp.name),
+                              capture_output=True, text=True, timeout=30)
+        self.assertIn("wrote s3://photos-resized/resized-incoming/my cat.jpg", logs.stdout)
+
+        # Bulk, through boto3: PNG in, PNG out; sluice wait means the
+        # invocation finished, so the thumbnail is there at once.
+        cases = {"png/wide+1.png": ((400, 300), (128, 96)), "png/tall é.png": ((50, 200), (32, 128)),
+                 "png/small.png": ((20, 10), (20, 10))}
+        for key, (size, want) in cases.items():
+            rid = self.s3.put_object(Bucket="photos", Key=key, Body=self.png(*size))["ResponseMetadata"]["RequestId"]
+            self.wait(rid)
+            got = self.s3.get_object(Bucket="photos-resized", Key="resized-" + key)
+            self.assertEqual(got["ContentType"], "image/png")
+            self.assertEqual(self.png_size(got["Body"].read()), want, key)
+
+    def test_python_function(self):
+        """The Python version: created with the CLI, driven with boto3."""
+        self.aws("iam", "create-role", "--role-name", "thumbnail-py",
+                 "--assume-role-policy-document", "file://" + os.path.join(self.EXAMPLE, "trust.json"))
+        self.aws("lambda", "create-function", "--function-name", "thumbnail-py", "--runtime", "python3.11",
+                 "--handler", "lambda_function.lambda_handler", "--timeout", "60",
+                 "--zip-file", "fileb://" + self.py_zip, "--role", "arn:aws:iam::000000000000:role/thumbnail-py")
+        self.wire("thumbnail-py", "pics")
+        with open(os.path.join(self.EXAMPLE, "testdata", "sample.png"), "rb") as f:
+            sample = f.read()
+        cases = {"in/sample one.png": (sample, (128, 96)), "in/a+b é.png": (self.png(50, 200), (32, 128)),
+                 "in/small.png": (self.png(20, 10), (20, 10))}
+        for key, (body, want) in cases.items():
+            rid = self.s3.put_object(Bucket="pics", Key=key, Body=body)["ResponseMetadata"]["RequestId"]
+            self.assertIn("thumbnail-py", self.wait(rid))
+            got = self.s3.get_object(Bucket="pics-resized", Key="resized-" + key)["Body"].read()
+            self.assertEqual(self.png_size(got), want, key)
+        # The unit tests of the standard-library PNG code run on the same python3.
+        res = subprocess.run([sys.executable, "-m", "unittest", "-q", "test_pngthumb"],
+                             cwd=os.path.join(self.EXAMPLE, "python"), capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("OK", res.stderr)
+
+
 class Restart(unittest.TestCase):
     """Created credentials and acknowledged objects survive a restart."""
 
