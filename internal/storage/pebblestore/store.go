@@ -116,6 +116,10 @@ type Store struct {
 	// qidx is the in-memory queue index (queueindex.go).
 	qidx queueIndexes
 
+	// rcache serves Update attempts' reads of rarely written domain keys
+	// (readcache.go). Filled and invalidated under mu.
+	rcache readCache
+
 	waitMu  sync.Mutex
 	waiters map[string]chan struct{}
 
@@ -389,6 +393,8 @@ func (s *Store) attempt(ctx context.Context, fn func(tx storage.Tx) error, exclu
 		s.mu.Unlock()
 		return attemptResult{outcome: outcomeConflict, waitFor: n}, nil
 	}
+	// Validated: every value fn read from Pebble is still the latest.
+	s.rcache.fill(t.fills, t.writes)
 	if ferr != nil || len(t.writes) == 0 {
 		release()
 		s.mu.Unlock()
@@ -428,6 +434,8 @@ func (s *Store) attempt(ctx context.Context, fn func(tx storage.Tx) error, exclu
 		writes = append(writes, k)
 	}
 	s.commits = append(s.commits, commitRecord{num: num, writes: writes})
+	// Before Pebble shows the new values (readcache.go's invariant).
+	s.rcache.invalidate(t.writes)
 	// Handing the batch to Pebble under mu makes Pebble's sequence order
 	// equal to our commit numbers. ApplyNoSyncWait returns once the batch
 	// is in the WAL buffer and the memtable; the fsync is awaited below,

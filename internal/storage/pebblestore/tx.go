@@ -45,6 +45,10 @@ type tx struct {
 	// q holds the transaction's queue-index changes (queue.go).
 	q txQueue
 
+	// fills are the domain values this Update attempt read from Pebble,
+	// for the read cache once the attempt validates (readcache.go).
+	fills []cacheFill
+
 	// View only: the commits in the snapshot that were not durable when it
 	// was taken (see Store.View), and the highest of them already waited
 	// for. ctx bounds those waits.
@@ -126,7 +130,37 @@ func (t *tx) Get(key []byte) ([]byte, error) {
 	if len(key) > 0 && key[0] == storage.ReservedPrefix {
 		return nil, storage.ErrReservedKey
 	}
+	if t.batch != nil && !t.done {
+		return t.getCached(key)
+	}
 	return t.get(key)
+}
+
+// getCached is an Update attempt's read of a domain key: from the store's
+// read cache when it holds the key (the value Pebble would return, see
+// readcache.go), else from Pebble, noting the value for the cache. The
+// read is recorded for validation either way. A key this attempt wrote is
+// read from its batch.
+func (t *tx) getCached(key []byte) ([]byte, error) {
+	k := string(key)
+	t.reads[k] = struct{}{}
+	if _, own := t.writes[k]; own {
+		return t.read(key)
+	}
+	if e, ok := t.s.rcache.get(key); ok {
+		if !e.found {
+			return nil, storage.ErrNotFound
+		}
+		return append([]byte{}, e.v...), nil
+	}
+	v, err := t.read(key)
+	switch {
+	case err == nil && len(v) <= readCacheMaxValue:
+		t.fills = append(t.fills, cacheFill{key: k, val: cachedValue{v: bytes.Clone(v), found: true}})
+	case errors.Is(err, storage.ErrNotFound):
+		t.fills = append(t.fills, cacheFill{key: k})
+	}
+	return v, err
 }
 
 func (t *tx) get(key []byte) ([]byte, error) {
@@ -136,6 +170,12 @@ func (t *tx) get(key []byte) ([]byte, error) {
 	if t.reads != nil {
 		t.reads[string(key)] = struct{}{}
 	}
+	return t.read(key)
+}
+
+// read reads key from the snapshot or batch (after a View's durability
+// wait) and returns a copy the caller owns.
+func (t *tx) read(key []byte) ([]byte, error) {
 	if t.pending != nil {
 		if err := t.waitKey(key); err != nil {
 			return nil, err
