@@ -53,6 +53,14 @@
 // order. Read-only attempts and attempts whose fn failed are validated the
 // same way and write nothing.
 //
+// Update attempts read domain keys through a small read cache
+// (readcache.go) whose entries always equal what a Pebble read of the
+// latest applied state returns: a commit drops the entries of the keys it
+// writes under mu before its batch reaches Pebble, and only a validated
+// attempt adds entries, for keys it read and did not write. A hit is thus
+// the value the attempt would have read from Pebble at that moment, and it
+// is recorded as a read all the same, so the argument above holds as is.
+//
 // # Visibility and durability (checked in Pebble's commit.go)
 //
 // Pebble does NOT make a Sync batch visible only after its WAL sync:
