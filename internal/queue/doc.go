@@ -41,6 +41,14 @@
 //     one commit, with its id, body and attributes) instead of being
 //     delivered. Retention: a message older than MessageRetentionPeriod is
 //     deleted instead of delivered.
+//   - Batches: SendBatch, DeleteBatch, ChangeVisibilityBatch and Release
+//     each commit all their valid entries in one transaction (one WAL
+//     sync); an entry that fails (a malformed or stale receipt, a bad
+//     timeout, an invalid message) fails alone with its own error and
+//     takes no part in the commit. An acknowledged DeleteMessage(Batch)
+//     survives a crash: the message does not come back (the crash
+//     harness's Queues invariant checks it), unless its receipt was
+//     stale, in which case it deleted nothing, as on AWS.
 //   - Invalid input (bodies over MaximumMessageSize, characters outside
 //     SQS's XML range, bad attributes) stores nothing.
 //
