@@ -580,8 +580,6 @@ func (s *Service) Allows(ctx context.Context, functionARN, service, sourceARN, s
 	return p.Evaluate(policy.ServiceRequest(service, "lambda:InvokeFunction", resource, sourceARN, sourceAccount)), nil
 }
 
-func (r *record) parsedPolicy() (*policy.Policy, error) { return parsePolicy(r.Policy) }
-
 func parsePolicy(doc string) (*policy.Policy, error) {
 	if doc == "" {
 		return policy.New("default"), nil
