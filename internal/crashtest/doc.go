@@ -16,8 +16,10 @@
 // iterations on the same directory. SIGKILL cannot catch a missing fsync
 // (the page cache survives it), hence the second target.
 //
-// Mem runs pebblestore, blobstore and object.Service in this process on
-// Pebble's crashable in-memory filesystem (vfs.NewCrashableMem). A crash is
+// Mem runs pebblestore, blobstore, object.Service, queue.Service and the
+// notification publisher (dispatch, wired to the queues as internal/server
+// wires it, so object changes commit their event records) in this process
+// on Pebble's crashable in-memory filesystem (vfs.NewCrashableMem). A crash is
 // vfs.MemFS.CrashClone: an image holding only what was synced (optionally a
 // random share of the unsynced blocks too). The image is taken inside the
 // failpoints that object.Config.Failpoint and blobstore.Options.Failpoint

@@ -14,7 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"sluice/internal/clock"
+	"sluice/internal/dispatch"
 	"sluice/internal/object"
+	"sluice/internal/queue"
 	"sluice/internal/storage"
 )
 
@@ -67,6 +69,11 @@ type Env struct {
 	Blobs   storage.Blobs
 	Clock   *clock.Fake
 	Objects *object.Service
+	// Queues and Notifications are the queue service and the notification
+	// publisher on Store (the in-process target wires them as the server
+	// does, so object changes publish their event records).
+	Queues        *queue.Service
+	Notifications *dispatch.Service
 	// BlobGrace is the grace period of the blob sweeper (0: no sweeper
 	// check).
 	BlobGrace time.Duration

@@ -10,7 +10,9 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"sluice/internal/clock"
+	"sluice/internal/dispatch"
 	"sluice/internal/object"
+	"sluice/internal/queue"
 	"sluice/internal/storage/blobstore"
 	"sluice/internal/storage/pebblestore"
 )
@@ -28,8 +30,10 @@ var Failpoints = []string{
 	object.FailpointPutCommitted,
 }
 
-// Mem is a Target that runs the storage engine, the blob store and
-// object.Service in this process on Pebble's crashable in-memory
+// Mem is a Target that runs the storage engine, the blob store,
+// object.Service, the queue service and the notification publisher
+// (dispatch, wired to the queues as internal/server wires it) in this
+// process on Pebble's crashable in-memory
 // filesystem. A crash is a crash image of the filesystem holding only what
 // was synced (vfs.MemFS.CrashClone), taken inside a failpoint, so the crash
 // lands exactly in the narrow windows of a write; the next Start opens the
@@ -59,6 +63,8 @@ type Mem struct {
 	store   *pebblestore.Store
 	blobs   *blobstore.Store
 	objects *object.Service
+	queues  *queue.Service
+	notify  *dispatch.Service
 	rng     *rand.Rand // for UnsyncedPercent
 
 	mu        sync.Mutex
@@ -106,8 +112,23 @@ func (m *Mem) Start(ctx context.Context, env *Env) error {
 		m.store = nil
 		return err
 	}
-	m.objects = object.New(object.Config{Store: m.store, Blobs: m.blobs, Clock: m.clock, InlineLimit: m.InlineLimit, Failpoint: m.failpoint})
+	m.queues = queue.New(queue.Config{Store: m.store, Clock: m.clock})
+	// As in internal/server: dispatch bumps the sequencer epoch (a synced
+	// commit) before any object change is published, and every object
+	// change publishes its records in its own transaction.
+	m.notify, err = dispatch.New(ctx, dispatch.Config{
+		Store: m.store, Destinations: memDestinations{queues: m.queues, account: m.queues.AccountID()}, Clock: m.clock,
+	})
+	if err != nil {
+		m.queues.Close()
+		m.store.Close()
+		m.store = nil
+		return err
+	}
+	m.objects = object.New(object.Config{Store: m.store, Blobs: m.blobs, Clock: m.clock, InlineLimit: m.InlineLimit, Failpoint: m.failpoint, Events: m.notify})
+	m.notify.SetBuckets(m.objects)
 	env.Store, env.Blobs, env.Clock, env.Objects, env.BlobGrace = m.store, m.blobs, m.clock, m.objects, m.BlobGrace
+	env.Queues, env.Notifications = m.queues, m.notify
 	return nil
 }
 
@@ -189,6 +210,10 @@ func (m *Mem) Crash(ctx context.Context, env *Env, rng *rand.Rand) (uint64, erro
 // image do not reach the image).
 func (m *Mem) Stop() error {
 	var err error
+	if m.queues != nil {
+		m.queues.Close()
+		m.queues = nil
+	}
 	if m.store != nil {
 		err = m.store.Close()
 		m.store = nil

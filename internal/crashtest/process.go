@@ -46,6 +46,9 @@ type Process struct {
 	cmd    *exec.Cmd
 	waited chan struct{} // closed when cmd.Wait returned
 	stderr *tailBuffer
+	// transport is this server lifetime's own connection pool; Stop
+	// closes its idle connections (see Start).
+	transport *http.Transport
 }
 
 const (
@@ -110,13 +113,27 @@ func (p *Process) Start(ctx context.Context, env *Env) error {
 		p.Stop()
 		return ctx.Err()
 	}
+	// Each server lifetime gets its own connection pool, dropped at Stop.
+	// With the shared http.DefaultTransport, a keep-alive connection to
+	// the killed process could still sit in the pool when the restarted
+	// server happens to bind the same port (127.0.0.1:0 may hand it out
+	// again): the next request takes it, its write races the transport's
+	// own close of the dead connection, and net/http reports "use of
+	// closed network connection" without retrying, since the SDK's POST
+	// bodies (SQS ReceiveMessage) have no GetBody. The harness disables
+	// the SDK's retries, so that surfaced as a failed check. A pool per
+	// lifetime never offers a connection from before the kill.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	p.mu.Lock()
+	p.transport = tr
+	p.mu.Unlock()
 	env.AWS = aws.Config{
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider(processAccessKey, processSecretKey, ""),
 		BaseEndpoint:     aws.String(env.Endpoint),
 		RetryMaxAttempts: 1, // a retried PUT would blur "acknowledged"
 		Retryer:          func() aws.Retryer { return aws.NopRetryer{} },
-		HTTPClient:       &http.Client{Timeout: 30 * time.Second},
+		HTTPClient:       &http.Client{Timeout: 30 * time.Second, Transport: tr},
 	}
 	return nil
 }
@@ -162,9 +179,12 @@ func (p *Process) Crash(ctx context.Context, env *Env, rng *rand.Rand) (uint64, 
 // runs and waits for it.
 func (p *Process) Stop() error {
 	p.mu.Lock()
-	cmd, waited := p.cmd, p.waited
-	p.cmd, p.waited = nil, nil
+	cmd, waited, tr := p.cmd, p.waited, p.transport
+	p.cmd, p.waited, p.transport = nil, nil, nil
 	p.mu.Unlock()
+	if tr != nil {
+		defer tr.CloseIdleConnections()
+	}
 	if cmd == nil {
 		return nil
 	}
