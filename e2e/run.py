@@ -476,6 +476,41 @@ class Functions(ServerTest):
         self.assertNotEqual(res.returncode, 0)
         self.assertIn("ResourceNotFoundException", res.stderr)
 
+    def test_cli_event_invocation(self):
+        """aws lambda invoke --invocation-type Event: 202 at once, the
+        invocation runs from the function's durable queue."""
+        import json
+        import threading
+        self.lam.create_function(FunctionName="hello-async", Runtime="provided.al2023", Handler="bootstrap",
+                                 Role=self.role_arn, Code={"ZipFile": open(self.go_zip, "rb").read()})
+        follow = subprocess.Popen([SLUICE, "logs", "hello-async", "--follow"], env=self.server.cli_env(self.tmp.name),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # readline blocks: a timer ends the follower if the line never comes.
+        timer = threading.Timer(60, follow.kill)
+        timer.start()
+        try:
+            out = os.path.join(self.tmp.name, "async.json")
+            res = json.loads(self.aws("lambda", "invoke", "--function-name", "hello-async", "--invocation-type", "Event",
+                                      "--payload", '{"name":"queued"}', out).stdout)
+            self.assertEqual(res["StatusCode"], 202)
+            with open(out) as f:
+                self.assertEqual(f.read(), "")
+            seen = ""
+            for _ in range(500):
+                line = follow.stdout.readline()
+                if not line:
+                    break
+                seen += line
+                if "hello from queued" in seen:
+                    break
+            self.assertIn("hello from queued", seen)
+        finally:
+            timer.cancel()
+            follow.kill()
+            follow.wait(timeout=10)
+            follow.stdout.close()
+            follow.stderr.close()
+
     def test_python_handler_uses_boto3_inside(self):
         import json
         self.s3.create_bucket(Bucket="py-out")
