@@ -26,19 +26,16 @@ func (s *Service) Allows(ctx context.Context, queueARN, service, sourceARN, sour
 	if err != nil {
 		return policy.Result{}, err
 	}
-	r, err := s.load(ctx, name)
+	e, err := s.queuePolicy(ctx, name)
 	if err != nil {
 		return policy.Result{}, err
 	}
-	doc := r.Attributes[AttrPolicy]
-	if doc == "" {
-		return policy.Result{Decision: policy.ImplicitDeny, Statement: -1,
-			Reason: fmt.Sprintf("queue %s has no Policy attribute allowing %s", name, service)}, nil
+	if e.pol == nil {
+		reason := e.reason
+		if e.noPolicy {
+			reason = fmt.Sprintf("queue %s has no Policy attribute allowing %s", name, service)
+		}
+		return policy.Result{Decision: policy.ImplicitDeny, Statement: -1, Reason: reason}, nil
 	}
-	p, err := s.parsePolicy(doc)
-	if err != nil {
-		return policy.Result{Decision: policy.ImplicitDeny, Statement: -1,
-			Reason: fmt.Sprintf("queue %s has an unreadable Policy: %v", name, err)}, nil
-	}
-	return p.Evaluate(policy.ServiceRequest(service, "sqs:SendMessage", queueARN, sourceARN, sourceAccount)), nil
+	return e.pol.Evaluate(policy.ServiceRequest(service, "sqs:SendMessage", queueARN, sourceARN, sourceAccount)), nil
 }

@@ -52,6 +52,10 @@ type Service struct {
 
 	mu    sync.Mutex
 	tasks map[string]*moveTask // by task handle; guarded by mu
+
+	// policies caches parsed queue policies for Allows (policycache.go);
+	// it has its own lock, never held with mu.
+	policies policyCache
 }
 
 // New returns the queue service.
@@ -238,7 +242,7 @@ func (s *Service) Create(ctx context.Context, name string, attrs, tags map[strin
 		}
 		norm[k] = nv
 	}
-	return s.store.Update(ctx, func(tx storage.Tx) error {
+	return s.updateQueue(ctx, name, func(tx storage.Tx) error {
 		existing, err := getRecord(tx, name)
 		if err == nil {
 			for _, k := range sortedKeys(norm) {
@@ -318,7 +322,7 @@ func (s *Service) Exists(ctx context.Context, name string) error {
 
 // Delete deletes the queue and its messages. ErrNoSuchQueue.
 func (s *Service) Delete(ctx context.Context, name string) error {
-	return s.store.Update(ctx, func(tx storage.Tx) error {
+	return s.updateQueue(ctx, name, func(tx storage.Tx) error {
 		r, err := getRecord(tx, name)
 		if err != nil {
 			return err
@@ -434,7 +438,7 @@ func (s *Service) SetAttributes(ctx context.Context, name string, attrs map[stri
 		}
 		norm[k] = nv
 	}
-	return s.store.Update(ctx, func(tx storage.Tx) error {
+	return s.updateQueue(ctx, name, func(tx storage.Tx) error {
 		r, err := getRecord(tx, name)
 		if err != nil {
 			return err
@@ -463,7 +467,7 @@ func (s *Service) Tag(ctx context.Context, name string, tags map[string]string) 
 			return paramErr("Tag keys must be between 1 and 128 characters and values at most 256 characters.")
 		}
 	}
-	return s.store.Update(ctx, func(tx storage.Tx) error {
+	return s.updateQueue(ctx, name, func(tx storage.Tx) error {
 		r, err := getRecord(tx, name)
 		if err != nil {
 			return err
@@ -483,7 +487,7 @@ func (s *Service) Tag(ctx context.Context, name string, tags map[string]string) 
 
 // Untag removes tags; absent keys are ignored. ErrNoSuchQueue.
 func (s *Service) Untag(ctx context.Context, name string, keys []string) error {
-	return s.store.Update(ctx, func(tx storage.Tx) error {
+	return s.updateQueue(ctx, name, func(tx storage.Tx) error {
 		r, err := getRecord(tx, name)
 		if err != nil {
 			return err
@@ -508,7 +512,7 @@ func (s *Service) Tags(ctx context.Context, name string) (map[string]string, err
 // seconds of the last is refused with ErrPurgeInProgress, as on AWS.
 func (s *Service) Purge(ctx context.Context, name string) error {
 	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx storage.Tx) error {
+	return s.updateQueue(ctx, name, func(tx storage.Tx) error {
 		r, err := getRecord(tx, name)
 		if err != nil {
 			return err

@@ -1,0 +1,94 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"sluice/internal/policy"
+	"sluice/internal/storage"
+)
+
+// policyCache holds each queue's parsed Policy for Allows, which S3 runs
+// for every event record it publishes (issue 6): without it every PUT to
+// a notifying bucket paid a snapshot, a JSON decode of the queue record
+// and a policy parse.
+//
+// Invalidation: every transaction that writes a queue record runs through
+// updateQueue, which forgets the queue before the transaction and again
+// after it returns. An entry is only stored if no forget happened since
+// its load began (the generation check), so an entry loaded before a
+// commit cannot outlive that commit's second forget, and the second forget
+// happens before the API call that changed the policy returns: the very
+// next request sees the new policy. Errors (no such queue) are not
+// cached.
+type policyCache struct {
+	mu  sync.Mutex
+	gen uint64                  // bumped by every forget
+	m   map[string]cachedPolicy // by queue name
+}
+
+// cachedPolicy is a queue's parsed policy, or why it has none usable.
+type cachedPolicy struct {
+	pol      *policy.Policy // nil: refuse (noPolicy, or reason)
+	noPolicy bool
+	reason   string
+}
+
+func (c *policyCache) get(name string) (cachedPolicy, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[name]
+	return e, c.gen, ok
+}
+
+// put stores e unless the cache was invalidated since gen was read.
+func (c *policyCache) put(name string, gen uint64, e cachedPolicy) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.m == nil {
+		c.m = map[string]cachedPolicy{}
+	}
+	c.m[name] = e
+}
+
+func (c *policyCache) forget(name string) {
+	c.mu.Lock()
+	c.gen++
+	delete(c.m, name)
+	c.mu.Unlock()
+}
+
+// updateQueue runs a transaction that may write queue name's record,
+// keeping the policy cache correct around it.
+func (s *Service) updateQueue(ctx context.Context, name string, fn func(tx storage.Tx) error) error {
+	s.policies.forget(name)
+	defer s.policies.forget(name)
+	return s.store.Update(ctx, fn)
+}
+
+// queuePolicy returns queue name's parsed policy (cached).
+func (s *Service) queuePolicy(ctx context.Context, name string) (cachedPolicy, error) {
+	e, gen, ok := s.policies.get(name)
+	if ok {
+		return e, nil
+	}
+	r, err := s.load(ctx, name)
+	if err != nil {
+		return cachedPolicy{}, err
+	}
+	doc := r.Attributes[AttrPolicy]
+	switch p, err := s.parsePolicy(doc); {
+	case doc == "":
+		e.noPolicy = true
+	case err != nil:
+		e.reason = fmt.Sprintf("queue %s has an unreadable Policy: %v", name, err)
+	default:
+		e.pol = p
+	}
+	s.policies.put(name, gen, e)
+	return e, nil
+}
