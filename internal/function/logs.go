@@ -12,8 +12,16 @@ import (
 // Offsets count every byte ever appended, so a follower knows what it
 // missed when it fell more than cap behind.
 type logRing struct {
-	mu      sync.Mutex
-	buf     []byte // the last len(buf) bytes, len <= cap
+	mu  sync.Mutex
+	buf []byte // linear (the held bytes in order) until full, then circular with len == cap
+	// full: buf is circular, the byte at offset o is buf[o%cap], and the
+	// ring holds exactly cap bytes. Before that, buf holds the bytes from
+	// offset 0 in order. A circular buffer, not a sliding slice, because a
+	// full ring is the normal state of a busy function, and shifting cap
+	// bytes under the lock on every log line made each invocation's
+	// START/END/REPORT lines cost three 1 MiB copies and serialized the
+	// function's instances (issue 7's Invoke @8 benchmark).
+	full    bool
 	cap     int
 	end     int64         // offset just after the last byte
 	changed chan struct{} // closed and replaced on every append
@@ -27,19 +35,44 @@ func (l *logRing) append(p []byte) {
 	if len(p) == 0 {
 		return
 	}
+	total := int64(len(p))
 	l.mu.Lock()
-	l.end += int64(len(p))
-	if len(p) >= l.cap {
-		l.buf = append(l.buf[:0], p[len(p)-l.cap:]...)
-	} else {
-		if over := len(l.buf) + len(p) - l.cap; over > 0 {
-			l.buf = append(l.buf[:0], l.buf[over:]...)
-		}
+	if !l.full && len(l.buf)+len(p) <= l.cap {
 		l.buf = append(l.buf, p...)
+	} else {
+		if !l.full {
+			// Becoming full: lay the held bytes out at their circular
+			// positions (they start at offset 0).
+			ring := make([]byte, l.cap)
+			l.put(ring, 0, l.buf)
+			l.buf, l.full = ring, true
+		}
+		off := l.end
+		if len(p) > l.cap {
+			off += int64(len(p) - l.cap)
+			p = p[len(p)-l.cap:]
+		}
+		l.put(l.buf, off, p)
 	}
+	l.end += total
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()
+}
+
+// put writes p (at most cap bytes) at offset off of the circular buffer.
+func (l *logRing) put(ring []byte, off int64, p []byte) {
+	i := int(off % int64(l.cap))
+	n := copy(ring[i:], p)
+	copy(ring, p[n:])
+}
+
+// held is how many bytes the ring holds, ending at end.
+func (l *logRing) held() int {
+	if l.full {
+		return l.cap
+	}
+	return len(l.buf)
 }
 
 // since returns the bytes from offset off on, how many bytes before them
@@ -47,12 +80,22 @@ func (l *logRing) append(p []byte) {
 func (l *logRing) since(off int64) (data []byte, dropped int64, next int64, changed <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	start := l.end - int64(len(l.buf))
+	start := l.end - int64(l.held())
 	if off < start {
 		dropped = start - off
 		off = start
 	}
-	data = append([]byte(nil), l.buf[off-start:]...)
+	if off >= l.end {
+		return nil, dropped, l.end, l.changed
+	}
+	if !l.full {
+		data = append([]byte(nil), l.buf[off-start:]...)
+		return data, dropped, l.end, l.changed
+	}
+	data = make([]byte, int(l.end-off))
+	i := int(off % int64(l.cap))
+	n := copy(data, l.buf[i:])
+	copy(data[n:], l.buf)
 	return data, dropped, l.end, l.changed
 }
 
