@@ -570,7 +570,7 @@ func (r *Report) writeEventsText(w io.Writer) error {
 		fmt.Fprintf(&b, "%-12s %11d %9d %9d %9d %11d %10.1f\n", d.Op, d.Concurrency, d.Acked, d.Delivered, d.Lost, d.Duplicates, d.DrainMs)
 	}
 	if p := ev.Processes; p != nil {
-		fmt.Fprintf(&b, "function processes: %d distinct, at most %d running at once (cap %d)\n", p.Distinct, p.MaxConcurrent, p.Cap)
+		fmt.Fprintf(&b, "function processes: %d distinct over the run (reserved concurrency, the cap: %d)\n", p.Distinct, p.Cap)
 	}
 	b.WriteString("\nevent/fn rows: latency from the start of the PUT to the arrival (consumer's ReceiveMessage returned / function\n")
 	b.WriteString("process received the invocation), /s = arrivals per second of load; drain = last arrival after the load stopped\n")
@@ -584,7 +584,8 @@ func (r *Report) writeEventsText(w io.Writer) error {
 
 // ProcessSeen is what the s3fn run saw of the function's processes.
 type ProcessSeen struct {
-	Distinct      int `json:"distinct"`
-	MaxConcurrent int `json:"max_concurrent"`
-	Cap           int `json:"cap"`
+	// Distinct is how many process ids reported to the side channel: no
+	// more processes than that ever ran an invocation at once.
+	Distinct int `json:"distinct"`
+	Cap      int `json:"cap"`
 }

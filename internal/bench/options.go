@@ -99,7 +99,7 @@ Flags:
 	fs.StringVar(&o.SecretKey, "secret-key", "", "secret key for --endpoint (default $AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&o.Region, "region", o.Region, "signing region")
 	fs.StringVar(&o.Data, "data", "", "in-process: parent of the fresh data directory (default the current directory); with --endpoint: that server's data directory, where f is measured")
-	fs.StringVar(&o.Service, "service", o.Service, "what to bench: s3, sqs (send, receive+delete, send-to-waiting-long-poll latency; default concurrency 1,8,32), lambda (warm Invoke, Go and Python cold starts; default concurrency 1,8), or events (bucket notifications to a queue: PUT-to-consumer latency, paced and @1,32)")
+	fs.StringVar(&o.Service, "service", o.Service, "what to bench: s3, sqs (send, receive+delete, send-to-waiting-long-poll latency; default concurrency 1,8,32), lambda (warm Invoke, Go and Python cold starts; default concurrency 1,8), or events (bucket notifications to a queue: PUT-to-consumer latency, paced and @1,32), or s3fn (bucket notifications to a function: warm PUT-to-function-start latency beside PUT-to-queue, a burst of 2,000 uploads)")
 	fs.IntVar(&o.PollSamples, "poll-samples", o.PollSamples, "sqs: samples of the send-to-waiting-receive latency")
 	fs.StringVar(&o.Bootstrap, "bootstrap", "", "lambda: bench this provided.al2023 bootstrap (it must echo its event) instead of building the echo")
 	fs.IntVar(&o.ColdSamples, "cold-samples", o.ColdSamples, "lambda: cold starts sampled per runtime (X takes 10 fork+exec samples per cold sample)")
@@ -143,6 +143,7 @@ Flags:
 		if o.ColdSamples < 1 {
 			return o, errors.New("--cold-samples: must be at least 1")
 		}
+	case "s3fn":
 	case "events":
 		concSet := false
 		fs.Visit(func(f *flag.Flag) { concSet = concSet || f.Name == "concurrency" })
@@ -150,7 +151,7 @@ Flags:
 			*conc = "1,32" // the levels issue 6 names
 		}
 	default:
-		return o, fmt.Errorf("--service: want s3, sqs, lambda or events, got %q", o.Service)
+		return o, fmt.Errorf("--service: want s3, sqs, lambda, events or s3fn, got %q", o.Service)
 	}
 	if o.Concurrency, err = ParseConcurrency(*conc); err != nil {
 		return o, fmt.Errorf("--concurrency: %w", err)

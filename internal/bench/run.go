@@ -72,6 +72,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return runLambda(ctx, cfg)
 	case "events":
 		return runEvents(ctx, cfg)
+	case "s3fn":
+		return runS3Function(ctx, cfg)
 	}
 	rep := &Report{
 		Date:        cfg.Now().UTC(),
