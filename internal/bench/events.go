@@ -261,13 +261,26 @@ func (c *s3Client) putNotification(ctx context.Context, bucket, doc string) erro
 	return nil
 }
 
-// consume runs the long pollers until ctx ends.
+// consume runs the long pollers until ctx ends. Each poller hands what
+// it received to its own deleter and polls again at once, as production
+// consumers pipeline DeleteMessageBatch: a delete is a durable commit, and
+// waiting for it before the next poll would leave the queue unwatched.
 func consume(ctx context.Context, client *sqsClient, queueURL string, n int, tr *eventTracker) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	for range n {
-		wg.Add(1)
+		toDelete := make(chan []received, 8)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
+			for msgs := range toDelete {
+				if err := client.deleteBatch(ctx, queueURL, msgs); err != nil && ctx.Err() == nil {
+					tr.fail(err)
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			defer close(toDelete)
 			for ctx.Err() == nil {
 				msgs, err := client.receiveAny(ctx, queueURL, batchSize, 20)
 				at := time.Now()
@@ -288,9 +301,7 @@ func consume(ctx context.Context, client *sqsClient, queueURL string, n int, tr 
 					}
 				}
 				if len(msgs) > 0 {
-					if err := client.deleteBatch(ctx, queueURL, msgs); err != nil && ctx.Err() == nil {
-						tr.fail(err)
-					}
+					toDelete <- msgs
 				}
 			}
 		}()

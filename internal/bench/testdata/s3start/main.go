@@ -64,13 +64,11 @@ func main() {
 		for _, r := range ev.Records {
 			fmt.Fprintf(&lines, "%s %d %s\n", pid, at, r.S3.Object.Key)
 		}
-		if lines.Len() > 0 {
-			if r, err := client.Post(sink, "text/plain", &lines); err == nil {
-				io.Copy(io.Discard, r.Body)
-				r.Body.Close()
-			} else {
-				fmt.Fprintln(os.Stderr, "s3start: sink:", err)
-			}
+		if lines.Len() > 0 && !report(client, sink, lines.Bytes()) {
+			// The bench would count the event as lost: fail the
+			// invocation so that it shows as a function error too.
+			answer = []byte(`{"errorMessage":"the bench's side channel did not answer","errorType":"BenchError"}`)
+			path = "/error"
 		}
 		resp, err = client.Post(base+id+path, "application/json", bytes.NewReader(answer))
 		if err != nil {
@@ -80,4 +78,23 @@ func main() {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
+}
+
+// report posts lines to the side channel, trying a few times (a busy
+// machine may reset a connection).
+func report(client *http.Client, sink string, lines []byte) bool {
+	for try := range 5 {
+		r, err := client.Post(sink, "text/plain", bytes.NewReader(lines))
+		if err == nil {
+			io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+			if r.StatusCode == http.StatusNoContent {
+				return true
+			}
+			err = fmt.Errorf("HTTP %d", r.StatusCode)
+		}
+		fmt.Fprintln(os.Stderr, "s3start: sink:", err)
+		time.Sleep(time.Duration(10<<try) * time.Millisecond)
+	}
+	return false
 }
