@@ -43,7 +43,7 @@ func NewChecksumHash(alg ChecksumAlgorithm) hash.Hash {
 	case CRC32C:
 		return crc32.New(crc32CTable)
 	case CRC64NVME:
-		return crc64.New(crc64NVMETable)
+		return newCRC64NVME() // slicing-by-8 (crc64nvme.go)
 	case SHA1:
 		return sha1.New()
 	case SHA256:
