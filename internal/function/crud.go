@@ -152,6 +152,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Configuration, er
 		return Configuration{}, err
 	}
 	s.metrics.functions.Inc()
+	s.prepareCode(r.Blob)
 	s.startPump(name)
 	s.log.Info("function created", "function", name, "runtime", r.Runtime, "code_size", r.CodeSize)
 	if in.Publish {
@@ -300,6 +301,7 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in UpdateCodeInpu
 		return Configuration{}, err
 	}
 	s.retire(n)
+	s.prepareCode(r.Blob)
 	if in.Publish {
 		return s.PublishVersion(ctx, n, r.CodeSha256, "", "")
 	}

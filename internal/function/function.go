@@ -198,6 +198,7 @@ type Service struct {
 	interp  *interpreters
 	paths   runtimes.Paths
 	memory  memoryLimiter
+	code    *codeCache // unpacked packages shared by instances (codecache.go); nil without RuntimeDir
 
 	done      chan struct{}
 	closeOnce sync.Once

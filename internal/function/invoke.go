@@ -549,5 +549,8 @@ func (s *Service) Close() error {
 		s.kill(inst)
 	}
 	s.wg.Wait()
+	if s.code != nil {
+		_ = s.code.close()
+	}
 	return nil
 }

@@ -78,6 +78,7 @@ func New(cfg Config) (*Service, error) {
 			return nil, err
 		}
 		s.paths = paths
+		s.code = newCodeCache(codeCacheDir(cfg.RuntimeDir))
 	}
 	mem, err := newMemoryLimiter(cfg.MemoryLimit, s.pclock, s.log)
 	if err != nil {
