@@ -236,7 +236,7 @@ func (s *Service) storedMessage(r *record, in *SendInput, visibleAt time.Time) (
 func (s *Service) Send(ctx context.Context, name string, in SendInput) (SendResult, error) {
 	var res SendResult
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
-		r, err := getRecord(tx, name)
+		r, err := s.cachedRecord(tx, name)
 		if err != nil {
 			return err
 		}
@@ -263,7 +263,7 @@ func (s *Service) SendBatch(ctx context.Context, name string, entries []SendInpu
 	)
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
 		results, errs = make([]SendResult, len(entries)), make([]error, len(entries))
-		r, err := getRecord(tx, name)
+		r, err := s.cachedRecord(tx, name)
 		if err != nil {
 			return err
 		}
@@ -295,7 +295,7 @@ func (s *Service) SendBatch(ctx context.Context, name string, entries []SendInpu
 // MessageId, or ErrNoSuchQueue. Like every Update function it has no
 // effect outside tx.
 func (s *Service) EnqueueTx(tx storage.Tx, name string, body []byte, senderID string, attrs map[string]Attribute) (string, error) {
-	r, err := getRecord(tx, name)
+	r, err := s.cachedRecord(tx, name)
 	if err != nil {
 		return "", err
 	}
@@ -455,7 +455,7 @@ func (s *Service) redrive(ctx context.Context, r *record, rp RedrivePolicy, leas
 		return leased, nil
 	}
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
-		dlq, err := getRecord(tx, dlqName)
+		dlq, err := s.cachedRecord(tx, dlqName)
 		if err != nil {
 			return err
 		}
@@ -515,7 +515,7 @@ func (s *Service) toMessage(r *record, l *storage.Leased) Message {
 // A handle from an earlier incarnation of the queue is stale.
 func (s *Service) handleOp(ctx context.Context, name, handle string, fn func(tx storage.Tx, sq, receipt string) error) error {
 	return s.store.Update(ctx, func(tx storage.Tx) error {
-		r, err := getRecord(tx, name)
+		r, err := s.cachedRecord(tx, name)
 		if err != nil {
 			return err
 		}
@@ -594,7 +594,7 @@ func (s *Service) batchOp(ctx context.Context, name string, n int, op func(tx st
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
 		// The function may run again after a conflict: start afresh.
 		*errs = make([]error, n)
-		r, err := getRecord(tx, name)
+		r, err := s.cachedRecord(tx, name)
 		if err != nil {
 			return err
 		}

@@ -253,7 +253,7 @@ func (s *Service) moveBatch(ctx context.Context, t *moveTask, sq string, leased 
 			if err != nil {
 				return errors.New("The destination queue " + dest + " does not exist.")
 			}
-			r, err := getRecord(tx, destName)
+			r, err := s.cachedRecord(tx, destName)
 			if errors.Is(err, ErrNoSuchQueue) {
 				return errors.New("The destination queue " + dest + " does not exist.")
 			}
