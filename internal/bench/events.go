@@ -66,6 +66,10 @@ type Delivery struct {
 	// DrainMs is from the end of the load to the last event's arrival (0
 	// when every event arrived before the load ended).
 	DrainMs float64 `json:"drain_ms"`
+	// Errors are the consumers' failed requests while draining a step
+	// that had no latency row of its own (event-idle).
+	Errors     int    `json:"errors,omitempty"`
+	FirstError string `json:"first_error,omitempty"`
 }
 
 // eventTracker matches arrivals to the starts of the PUTs that caused
@@ -261,6 +265,28 @@ func (c *s3Client) putNotification(ctx context.Context, bucket, doc string) erro
 	return nil
 }
 
+// consumers are the bench's long pollers, which a step can detach.
+type consumers struct {
+	client   *sqsClient
+	queueURL string
+	tr       *eventTracker
+	cancel   context.CancelFunc
+	wg       *sync.WaitGroup
+}
+
+func (c *consumers) start(ctx context.Context) {
+	cctx, cancel := context.WithCancel(ctx)
+	c.cancel, c.wg = cancel, consume(cctx, c.client, c.queueURL, eventConsumers, c.tr)
+}
+
+func (c *consumers) stop() {
+	if c.cancel != nil {
+		c.cancel()
+		c.wg.Wait()
+		c.cancel = nil
+	}
+}
+
 // consume runs the long pollers until ctx ends. Each poller hands what
 // it received to its own deleter and polls again at once, as production
 // consumers pipeline DeleteMessageBatch: a delete is a durable commit, and
@@ -367,14 +393,21 @@ func latencyStep(op string, c int, lat []time.Duration, loadSeconds float64, tr 
 		st.PerSecond = float64(s.Requests) / loadSeconds
 		st.MessagesPerSecond = st.PerSecond
 	}
-	tr.mu.Lock()
-	st.Errors = tr.errs
-	if tr.firstEr != nil {
-		st.FirstError = tr.firstEr.Error()
-	}
-	tr.errs, tr.firstEr = 0, nil
-	tr.mu.Unlock()
+	st.Errors, st.FirstError = tr.takeErrors()
 	return st
+}
+
+// takeErrors returns and clears the consumers' (or side channel's) error
+// count and first error.
+func (t *eventTracker) takeErrors() (int, string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, first := t.errs, ""
+	if t.firstEr != nil {
+		first = t.firstEr.Error()
+	}
+	t.errs, t.firstEr = 0, nil
+	return n, first
 }
 
 func runEvents(ctx context.Context, cfg Config) (*Report, error) {
@@ -426,16 +459,16 @@ func runEvents(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	tracker := newEventTracker()
-	cctx, stop := context.WithCancel(ctx)
-	consumers := consume(cctx, sqsc, qURL, eventConsumers, tracker)
-	defer func() { stop(); consumers.Wait() }()
+	cons := &consumers{client: sqsc, queueURL: qURL, tr: tracker}
+	cons.start(ctx)
+	defer cons.stop()
 
 	if cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
 			return nil, fmt.Errorf("cpu profile: %w", err)
 		}
 	}
-	stepErr := runEventSteps(ctx, cfg, s3c, plain, notifying, tracker, rep, progress)
+	stepErr := runEventSteps(ctx, cfg, s3c, plain, notifying, tracker, cons, rep, progress)
 	if cfg.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -454,10 +487,10 @@ func runEvents(ctx context.Context, cfg Config) (*Report, error) {
 
 // runEventSteps runs the PUT baseline, the notifying PUTs with their
 // event latencies at each concurrency, and the paced step.
-func runEventSteps(ctx context.Context, cfg Config, s3c *s3Client, plain, notifying string, tr *eventTracker, rep *Report, progress func(string, ...any)) error {
+func runEventSteps(ctx context.Context, cfg Config, s3c *s3Client, plain, notifying string, tr *eventTracker, cons *consumers, rep *Report, progress func(string, ...any)) error {
 	bodies := newBodySet(smallBodies, cfg.Size, 1)
 	show := func(st Step) {
-		progress("%-11s @%-3d %9.0f/s  p50 %.3f ms  p99 %.3f ms  errors %d", st.Op, st.Concurrency, st.PerSecond, st.P50Ms, st.P99Ms, st.Errors)
+		progress("%-15s @%-3d %9.0f/s  p50 %.3f ms  p99 %.3f ms  errors %d", st.Op, st.Concurrency, st.PerSecond, st.P50Ms, st.P99Ms, st.Errors)
 		rep.Steps = append(rep.Steps, st)
 	}
 	measured := func(op, evOp string, c int, put Step) error {
@@ -475,6 +508,19 @@ func runEventSteps(ctx context.Context, cfg Config, s3c *s3Client, plain, notify
 	}
 	for _, c := range cfg.Concurrency {
 		show(closedPuts(ctx, "put-plain", s3c, plain, bodies, c, cfg.Duration, nil))
+		// Notifications on, consumers detached: what publishing costs
+		// the PUT path by itself. The events wait in the queue and are
+		// only counted (their latency includes the wait).
+		cons.stop()
+		tr.reset()
+		idle := closedPuts(ctx, "put-notify-idle", s3c, notifying, bodies, c, cfg.Duration, tr)
+		show(idle)
+		cons.start(ctx)
+		d, _ := tr.waitAll(ctx, time.Now(), drainLimit)
+		d.Op, d.Concurrency = "event-idle", c
+		d.Errors, d.FirstError = tr.takeErrors()
+		progress("%-11s @%-3d acked %d delivered %d lost %d duplicates %d (drained after the step), consumer errors %d", "", c, d.Acked, d.Delivered, d.Lost, d.Duplicates, d.Errors)
+		rep.Events.Delivery = append(rep.Events.Delivery, d)
 		tr.reset()
 		if err := measured("put-notify", "event", c, closedPuts(ctx, "put-notify", s3c, notifying, bodies, c, cfg.Duration, tr)); err != nil {
 			return err
@@ -525,16 +571,22 @@ func evaluateEventAims(steps []Step, del []Delivery, ev string, extraMs float64)
 		}
 	}
 	aims = append(aims, a)
-	a = Aim{Name: "notify_put_share_c32", Status: "n/a", Bound: aimNotifyShare, Text: "PUT/s with notifications @32: not measured"}
-	if p, ok := findStep(steps, "put-plain", aimConcurrency); ok {
-		if n, ok := findStep(steps, "put-notify", aimConcurrency); ok && p.PerSecond > 0 {
-			a.Value = n.PerSecond / p.PerSecond
-			a.Status = status(a.Value >= aimNotifyShare, p, n)
-			a.Text = fmt.Sprintf("@32: PUT/s with notifications %s vs without %s = %.3f (aim >= %.2f)%s",
-				thousands(n.PerSecond), thousands(p.PerSecond), a.Value, aimNotifyShare, errorNote(p, n))
+	for _, v := range []struct{ name, op, what string }{
+		{"notify_put_share_c32", "put-notify-idle", "consumers detached"},
+		{"notify_put_share_c32_consumed", "put-notify", "4 consumers receiving and deleting on the same cores"},
+	} {
+		a = Aim{Name: v.name, Status: "n/a", Bound: aimNotifyShare, Text: "PUT/s with notifications @32 (" + v.what + "): not measured"}
+		if p, ok := findStep(steps, "put-plain", aimConcurrency); ok {
+			if n, ok := findStep(steps, v.op, aimConcurrency); ok && p.PerSecond > 0 {
+				a.Value = n.PerSecond / p.PerSecond
+				a.Status = status(a.Value >= aimNotifyShare, p, n)
+				a.Text = fmt.Sprintf("@32: PUT/s with notifications (%s) %s vs without %s = %.3f (aim >= %.2f)%s",
+					v.what, thousands(n.PerSecond), thousands(p.PerSecond), a.Value, aimNotifyShare, errorNote(p, n))
+			}
 		}
+		aims = append(aims, a)
 	}
-	return append(aims, a)
+	return aims
 }
 
 func arrivalName(ev string) string {
@@ -567,18 +619,18 @@ func (r *Report) writeEventsText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "\nobjects: %s, %s per step\n\n", formatSize(r.ObjectSize), time.Duration(r.StepSeconds*float64(time.Second)))
 	r.writeLimits(&b)
-	fmt.Fprintf(&b, "%-12s %11s %10s %9s %9s %9s %7s\n", "op", "concurrency", "/s", "p50 ms", "p99 ms", "count", "errors")
+	fmt.Fprintf(&b, "%-16s %11s %10s %9s %9s %9s %7s\n", "op", "concurrency", "/s", "p50 ms", "p99 ms", "count", "errors")
 	for _, s := range r.Steps {
-		fmt.Fprintf(&b, "%-12s %11d %10s %9.3f %9.3f %9d %7d\n", s.Op, s.Concurrency, thousands(s.PerSecond), s.P50Ms, s.P99Ms, s.Requests, s.Errors)
+		fmt.Fprintf(&b, "%-16s %11d %10s %9.3f %9.3f %9d %7d\n", s.Op, s.Concurrency, thousands(s.PerSecond), s.P50Ms, s.P99Ms, s.Requests, s.Errors)
 	}
 	for _, s := range r.Steps {
 		if s.FirstError != "" {
 			fmt.Fprintf(&b, "first error, %s @%d: %s\n", s.Op, s.Concurrency, s.FirstError)
 		}
 	}
-	fmt.Fprintf(&b, "\n%-12s %11s %9s %9s %9s %11s %10s\n", "delivery", "concurrency", "acked", "arrived", "lost", "duplicates", "drain ms")
+	fmt.Fprintf(&b, "\n%-16s %11s %9s %9s %9s %11s %10s\n", "delivery", "concurrency", "acked", "arrived", "lost", "duplicates", "drain ms")
 	for _, d := range ev.Delivery {
-		fmt.Fprintf(&b, "%-12s %11d %9d %9d %9d %11d %10.1f\n", d.Op, d.Concurrency, d.Acked, d.Delivered, d.Lost, d.Duplicates, d.DrainMs)
+		fmt.Fprintf(&b, "%-16s %11d %9d %9d %9d %11d %10.1f\n", d.Op, d.Concurrency, d.Acked, d.Delivered, d.Lost, d.Duplicates, d.DrainMs)
 	}
 	if p := ev.Processes; p != nil {
 		fmt.Fprintf(&b, "function processes: %d distinct over the run (reserved concurrency, the cap: %d)\n", p.Distinct, p.Cap)

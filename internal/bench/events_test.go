@@ -66,13 +66,14 @@ func TestEvaluateEventAims(t *testing.T) {
 	steps := []Step{
 		{Op: "put-plain", Concurrency: 32, Requests: 100, PerSecond: 1000},
 		{Op: "put-notify", Concurrency: 32, Requests: 100, PerSecond: 790},
+		{Op: "put-notify-idle", Concurrency: 32, Requests: 100, PerSecond: 700},
 		{Op: "event", Concurrency: 32, Requests: 100, P50Ms: 19.5},
 		{Op: "put-paced", Concurrency: 1, Requests: 100, P50Ms: 1.0},
 		{Op: "event-paced", Concurrency: 1, Requests: 100, P50Ms: 1.6},
 	}
 	del := []Delivery{{Op: "event", Concurrency: 32, Acked: 100, Delivered: 100, DrainMs: 1200},
 		{Op: "event-paced", Concurrency: 1, Acked: 100, Delivered: 100}}
-	want := map[string]string{"event_light_p50": "MISS", "event_p50_c32": "PASS", "event_drain_c32": "MISS", "notify_put_share_c32": "MISS"}
+	want := map[string]string{"event_light_p50": "MISS", "event_p50_c32": "PASS", "event_drain_c32": "MISS", "notify_put_share_c32": "MISS", "notify_put_share_c32_consumed": "MISS"}
 	for _, a := range evaluateEventAims(steps, del, "event", aimLightExtraMs) {
 		if want[a.Name] != a.Status {
 			t.Errorf("%s = %s (%s), want %s", a.Name, a.Status, a.Text, want[a.Name])
@@ -82,7 +83,7 @@ func TestEvaluateEventAims(t *testing.T) {
 	if len(want) != 0 {
 		t.Errorf("aims not evaluated: %v", want)
 	}
-	steps[4].P50Ms, steps[1].PerSecond, del[0].DrainMs = 1.4, 800, 900
+	steps[5].P50Ms, steps[1].PerSecond, steps[2].PerSecond, del[0].DrainMs = 1.4, 800, 850, 900
 	for _, a := range evaluateEventAims(steps, del, "event", aimLightExtraMs) {
 		if a.Status != "PASS" {
 			t.Errorf("%s = %s (%s), want PASS", a.Name, a.Status, a.Text)

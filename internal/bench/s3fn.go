@@ -257,9 +257,9 @@ func runS3Function(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 
-	cctx, stop := context.WithCancel(ctx)
-	consumers := consume(cctx, sqsc, qURL, eventConsumers, tracker)
-	defer func() { stop(); consumers.Wait() }()
+	cons := &consumers{client: sqsc, queueURL: qURL, tr: tracker}
+	cons.start(ctx)
+	defer cons.stop()
 
 	if cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
