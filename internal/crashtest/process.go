@@ -201,6 +201,23 @@ func (p *Process) Stop() error {
 	}
 }
 
+// Exited reports whether the started process has exited by itself (a
+// function that kills the server, a crash), not by Stop.
+func (p *Process) Exited() bool {
+	p.mu.Lock()
+	waited := p.waited
+	p.mu.Unlock()
+	if waited == nil {
+		return false
+	}
+	select {
+	case <-waited:
+		return true
+	default:
+		return false
+	}
+}
+
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {
 	mu  sync.Mutex
