@@ -3,6 +3,7 @@ package function
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -10,14 +11,15 @@ import (
 	"sluice/internal/storage"
 )
 
-// codeCache keeps each code package unpacked once, in a directory that
-// every instance running that package uses as its task root
-// (LAMBDA_TASK_ROOT). Unpacking is most of a cold start (an 8 MiB Go
-// bootstrap inflates in 70 to 120 ms on a shared core, against a few ms
-// for the process to start: issue 7's benchmark), and Lambda's /var/task
-// is read-only, so instances need no copy of their own; each still has
-// its own /tmp. The caveat: an instance that writes into its task root
-// (which fails on Lambda) is seen by the other instances of that package.
+// codeCache keeps each code package unpacked once; every instance running
+// that package gets its own working directory (LAMBDA_TASK_ROOT) made of
+// hard links to it (linkTree). Unpacking is most of a cold start (an
+// 8 MiB Go bootstrap inflates in 70 to 120 ms on a shared core, against a
+// few ms for the process to start: issue 7's benchmark); linking a tree
+// costs a link(2) per file. The caveat: a linked file is the same inode,
+// so an instance that rewrites a package file in place (which fails on
+// Lambda, whose /var/task is read-only) changes it for later instances of
+// that package; creating, renaming or removing files stays its own.
 //
 // Entries are keyed by blob id (a package's blob is immutable). An entry
 // in use is never removed; unused ones are kept, up to keepUnused, so that
@@ -161,4 +163,52 @@ func (s *Service) prepareCode(blobID storage.BlobID) {
 	if s.code != nil {
 		s.code.prepare(blobID, func() (storage.Blob, error) { return s.blobs.Open(blobID) })
 	}
+}
+
+// linkTree makes dst a tree of directories of its own holding hard links to
+// the files under src (the unpacked package: regular files and
+// directories only; unpack refuses links and devices). Where a link
+// cannot be made (another filesystem), the file is copied.
+func linkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("unexpected file %s in an unpacked package", rel)
+		}
+		if err := os.Link(path, target); err == nil {
+			return nil
+		}
+		return copyFile(path, target)
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, st.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -116,3 +116,32 @@ func TestCodeCache(t *testing.T) {
 		t.Fatalf("close left %s (%v)", root, err)
 	}
 }
+
+// TestLinkTree checks that an instance's tree is its own (a file created
+// in one is not in the source) and holds the package's files and modes.
+func TestLinkTree(t *testing.T) {
+	src, dst := t.TempDir(), filepath.Join(t.TempDir(), "task")
+	if err := os.MkdirAll(filepath.Join(src, "lib", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(src, "bootstrap"), []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(filepath.Join(src, "lib", "x", "a.txt"), []byte("a"), 0o644)
+	if err := linkTree(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dst, "bootstrap"))
+	if err != nil || st.Mode().Perm() != 0o755 {
+		t.Fatalf("bootstrap in the linked tree: %v, %v; want mode 0755", st, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "lib", "x", "a.txt")); err != nil || string(b) != "a" {
+		t.Fatalf("lib/x/a.txt = %q, %v", b, err)
+	}
+	os.WriteFile(filepath.Join(dst, "new.txt"), []byte("n"), 0o644)
+	if _, err := os.Stat(filepath.Join(src, "new.txt")); !os.IsNotExist(err) {
+		t.Fatalf("a file created in the instance's tree appeared in the shared one (%v)", err)
+	}
+	os.Remove(filepath.Join(dst, "bootstrap"))
+	if _, err := os.Stat(filepath.Join(src, "bootstrap")); err != nil {
+		t.Fatalf("removing the instance's bootstrap removed the shared one: %v", err)
+	}
+}

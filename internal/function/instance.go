@@ -24,18 +24,16 @@ const noFollow = syscall.O_NOFOLLOW
 // process group), its Runtime API endpoint, working directory, memory
 // limit and output reader.
 type instance struct {
-	id  string // the Runtime API address, the instance's identity
-	fn  string
-	gen string // what the instance was started from; see generation
-	ver string // the record's Version ("" = $LATEST): instances are per version
-	dir string // the instance's own directory (its /tmp)
-	// releaseCode gives back the shared unpacked package (codecache.go).
-	releaseCode func()
-	ep          RuntimeEndpoint
-	cmd         *exec.Cmd
-	mem         memHandle
-	akid        string
-	out         *output
+	id   string // the Runtime API address, the instance's identity
+	fn   string
+	gen  string // what the instance was started from; see generation
+	ver  string // the record's Version ("" = $LATEST): instances are per version
+	dir  string
+	ep   RuntimeEndpoint
+	cmd  *exec.Cmd
+	mem  memHandle
+	akid string
+	out  *output
 
 	exited  chan struct{} // closed once the process was reaped
 	exitErr error         // set before exited is closed
@@ -79,26 +77,29 @@ func (s *Service) start(ctx context.Context, r *record, reqID string) (*instance
 	}
 	paths := s.paths
 	dir := filepath.Join(s.cfg.RuntimeDir, "instances", r.Name+"-"+randHex(6))
-	tmp := filepath.Join(dir, "tmp")
-	releaseCode := func() {}
+	task, tmp := filepath.Join(dir, "task"), filepath.Join(dir, "tmp")
 	fail := func(err error) (*instance, error) {
-		releaseCode()
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return fail(err)
 	}
-	// The package is unpacked once and shared by the instances that run
-	// it; CreateFunction and UpdateFunctionCode already unpacked it.
-	task, release, err := s.code.acquire(r.Blob, func() (storage.Blob, error) { return s.blobs.Open(r.Blob) })
+	// The package is unpacked once (CreateFunction and UpdateFunctionCode
+	// already did it) and each instance gets its own working directory of
+	// hard links to it: its own tree, without inflating the zip again.
+	shared, release, err := s.code.acquire(r.Blob, func() (storage.Blob, error) { return s.blobs.Open(r.Blob) })
 	if err != nil {
 		if errors.Is(err, errUnpack) {
 			return fail(&startError{errType: "Runtime.InvalidEntrypoint", message: err.Error()})
 		}
 		return fail(fmt.Errorf("function: code of %s: %w", r.Name, err))
 	}
-	releaseCode = release
+	err = linkTree(shared, task)
+	release() // the links keep the files; the cache may evict its copy
+	if err != nil {
+		return fail(fmt.Errorf("function: code of %s: %w", r.Name, err))
+	}
 
 	argv, err := s.entrypoint(r, task, paths)
 	if err != nil {
@@ -108,8 +109,7 @@ func (s *Service) start(ctx context.Context, r *record, reqID string) (*instance
 	if err != nil {
 		return fail(fmt.Errorf("function: runtime api: %w", err))
 	}
-	inst := &instance{id: ep.Addr(), fn: r.Name, gen: generation(r), ver: r.Version, dir: dir, ep: ep, exited: make(chan struct{}),
-		releaseCode: release}
+	inst := &instance{id: ep.Addr(), fn: r.Name, gen: generation(r), ver: r.Version, dir: dir, ep: ep, exited: make(chan struct{})}
 	var creds Credentials
 	if s.cfg.Credentials != nil {
 		creds, err = s.cfg.Credentials(ctx, Session{FunctionName: r.Name, FunctionARN: s.arnOf(r.Name), Role: r.Role, InstanceID: inst.id})
@@ -305,7 +305,6 @@ func (s *Service) reap(inst *instance) {
 		inst.mem.close()
 	}
 	_ = os.RemoveAll(inst.dir)
-	inst.releaseCode()
 	s.mu.Lock()
 	inst.gone = true
 	delete(s.live, inst)
