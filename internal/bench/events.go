@@ -80,6 +80,7 @@ type eventTracker struct {
 	acked   map[string]bool
 	got     map[string]bool
 	lat     []time.Duration
+	pending int // acked keys whose event has not arrived
 	dups    int
 	last    time.Time
 	errs    int
@@ -96,7 +97,7 @@ func (t *eventTracker) reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.start, t.acked, t.got = map[string]time.Time{}, map[string]bool{}, map[string]bool{}
-	t.lat, t.dups, t.last = nil, 0, time.Time{}
+	t.lat, t.pending, t.dups, t.last = nil, 0, 0, time.Time{}
 }
 
 func (t *eventTracker) begin(key string, at time.Time) {
@@ -107,6 +108,9 @@ func (t *eventTracker) begin(key string, at time.Time) {
 
 func (t *eventTracker) ack(key string) {
 	t.mu.Lock()
+	if !t.acked[key] && !t.got[key] {
+		t.pending++
+	}
 	t.acked[key] = true
 	t.mu.Unlock()
 }
@@ -125,6 +129,9 @@ func (t *eventTracker) arrive(key string, at time.Time) {
 		return
 	}
 	t.got[key] = true
+	if t.acked[key] {
+		t.pending--
+	}
 	t.lat = append(t.lat, at.Sub(s))
 	if at.After(t.last) {
 		t.last = at
@@ -146,13 +153,7 @@ func (t *eventTracker) waitAll(ctx context.Context, loadEnd time.Time, limit tim
 	deadline := time.Now().Add(limit)
 	for {
 		t.mu.Lock()
-		missing := 0
-		for k := range t.acked {
-			if !t.got[k] {
-				missing++
-			}
-		}
-		done := missing == 0
+		done := t.pending == 0
 		t.mu.Unlock()
 		if done || time.Now().After(deadline) || ctx.Err() != nil {
 			break

@@ -118,3 +118,17 @@ func TestEvaluateS3FunctionAims(t *testing.T) {
 		}
 	}
 }
+
+// TestEventTrackerArrivalBeforeAck: an event may reach a consumer before
+// its PUT's response reaches the client; it still counts once.
+func TestEventTrackerArrivalBeforeAck(t *testing.T) {
+	tr := newEventTracker()
+	t0 := time.Now()
+	tr.begin("k", t0)
+	tr.arrive("k", t0.Add(time.Millisecond))
+	tr.ack("k")
+	d, lat := tr.waitAll(context.Background(), t0, time.Second)
+	if d.Acked != 1 || d.Delivered != 1 || d.Lost != 0 || len(lat) != 1 {
+		t.Fatalf("delivery = %+v with %d latencies, want one delivered", d, len(lat))
+	}
+}
