@@ -108,7 +108,8 @@
 // before it. EnqueuedAt is stamped by the store's clock when Enqueue is
 // called.
 //
-// A message record is the JSON of storage.Message plus, once leased,
+// A message record (queuerecord.go: binary, or JSON if written before
+// that form) holds storage.Message plus, once leased,
 // ReceiveCount, Gen (the generation of the latest lease) and FirstLeased;
 // VisibleAt is then the lease deadline. A receipt is base64url of
 // seq, Gen and a CRC-32C over the queue name and both, so a malformed

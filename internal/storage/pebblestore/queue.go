@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -17,10 +16,10 @@ import (
 	"sluice/internal/storage"
 )
 
-// msgRecord is the stored value of a queue message (JSON). The embedded
-// storage.Message keeps the layout Enqueue has always written, so
-// ReadTx.Messages decodes it unchanged; the lease fields are added by the
-// first lease and omitted before it.
+// msgRecord is the stored value of a queue message (queuerecord.go: a
+// binary form; records written before it are JSON, whose layout the
+// embedded storage.Message and the tags below keep readable). The lease
+// fields are zero until the first lease.
 type msgRecord struct {
 	storage.Message
 	// ReceiveCount counts leases; Gen is the generation of the latest
@@ -153,7 +152,7 @@ func (t *tx) leased(queue, receipt string, running bool) (*msgRecord, uint64, []
 		return nil, 0, nil, err
 	}
 	rec := new(msgRecord)
-	if err := json.Unmarshal(v, rec); err != nil {
+	if err := decodeMsg(v, rec); err != nil {
 		return nil, 0, nil, fmt.Errorf("pebblestore: decode message %x: %w", key, err)
 	}
 	if rec.Gen != gen {
@@ -185,11 +184,7 @@ func (t *tx) Extend(queue, receipt string, visibleAt time.Time) error {
 		return err
 	}
 	rec.VisibleAt = visibleAt.UTC()
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("pebblestore: encode message: %w", err)
-	}
-	if err := t.set(key, v); err != nil {
+	if err := t.set(key, encodeMsg(rec)); err != nil {
 		return err
 	}
 	t.q.ops = append(t.q.ops, queueOp{queue: queue, kind: opUpdate, seq: seq, at: unixNano(rec.VisibleAt), leased: true})
@@ -218,12 +213,8 @@ func (t *tx) Move(queue, receipt, dest string) error {
 	}
 	t.q.ops = append(t.q.ops, queueOp{queue: queue, kind: opRemove, seq: seq})
 	rec.VisibleAt = time.Time{}
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("pebblestore: encode message: %w", err)
-	}
 	nseq := t.s.nextSeq.Add(1)
-	if err := t.set(messageKey(dest, nseq), v); err != nil {
+	if err := t.set(messageKey(dest, nseq), encodeMsg(rec)); err != nil {
 		return err
 	}
 	t.trackEnqueue(dest, nseq, time.Time{}, rec.ReceiveCount > 0)
@@ -477,7 +468,7 @@ func (s *Store) leaseRead(queue string, items *[]leaseItem, opts storage.LeaseOp
 			return nil, nil, fmt.Errorf("pebblestore: lease read: %w", err)
 		}
 		var rec msgRecord
-		err = json.Unmarshal(v, &rec)
+		err = decodeMsg(v, &rec)
 		closer.Close()
 		if err != nil {
 			batch.Close()
@@ -502,12 +493,7 @@ func (s *Store) leaseRead(queue string, items *[]leaseItem, opts storage.LeaseOp
 			rec.FirstLeased = time.Unix(0, now).UTC()
 		}
 		rec.VisibleAt = deadline
-		nv, err := json.Marshal(&rec)
-		if err != nil {
-			batch.Close()
-			return nil, nil, fmt.Errorf("pebblestore: encode message: %w", err)
-		}
-		if err := batch.Set(it.key, nv, nil); err != nil {
+		if err := batch.Set(it.key, encodeMsg(&rec), nil); err != nil {
 			batch.Close()
 			return nil, nil, err
 		}
@@ -612,11 +598,8 @@ func (s *Store) loadQueues() error {
 			it.Close()
 			return err
 		}
-		var rec struct {
-			VisibleAt    time.Time
-			ReceiveCount int
-		}
-		if err := json.Unmarshal(v, &rec); err != nil {
+		var rec msgRecord
+		if err := decodeMsg(v, &rec); err != nil {
 			it.Close()
 			return fmt.Errorf("pebblestore: decode message %x: %w", k, err)
 		}

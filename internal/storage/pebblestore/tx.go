@@ -3,7 +3,6 @@ package pebblestore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -262,12 +261,12 @@ func (t *tx) Messages(queue string, fn func(storage.Message) bool) error {
 			it.Close()
 			return err
 		}
-		var m storage.Message
-		if err := json.Unmarshal(v, &m); err != nil {
+		var rec msgRecord
+		if err := decodeMsg(v, &rec); err != nil {
 			it.Close()
 			return fmt.Errorf("pebblestore: decode message %x: %w", it.Key(), err)
 		}
-		if !fn(m) {
+		if !fn(rec.Message) {
 			break
 		}
 	}
@@ -321,11 +320,7 @@ func (t *tx) Enqueue(queue string, m storage.Message) (string, error) {
 	seq := t.s.nextSeq.Add(1)
 	m.ID = messageID(seq)
 	m.EnqueuedAt = t.s.clock.Now().UTC()
-	v, err := json.Marshal(m)
-	if err != nil {
-		return "", fmt.Errorf("pebblestore: encode message: %w", err)
-	}
-	if err := t.set(messageKey(queue, seq), v); err != nil {
+	if err := t.set(messageKey(queue, seq), encodeMsg(&msgRecord{Message: m})); err != nil {
 		return "", err
 	}
 	t.trackEnqueue(queue, seq, m.VisibleAt, false)
