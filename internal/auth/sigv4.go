@@ -185,6 +185,33 @@ func hmacSHA256(key, data []byte) []byte {
 	return h.Sum(nil)
 }
 
+// hmacSHA256Fixed is hmacSHA256 (RFC 2104) without the heap for SigV4's
+// short messages: crypto/hmac allocates two digests and its state per
+// call, and every request verifies one signature.
+func hmacSHA256Fixed(key, data []byte) [sha256.Size]byte {
+	const block = 64
+	var hashedKey [sha256.Size]byte
+	if len(key) > block {
+		hashedKey = sha256.Sum256(key)
+		key = hashedKey[:]
+	}
+	var buf [block + 256]byte
+	in := buf[:block]
+	copy(in, key)
+	for i := range in {
+		in[i] ^= 0x36
+	}
+	// append copies data; past the stack buffer it moves to the heap.
+	inner := sha256.Sum256(append(in, data...))
+	var outer [block + sha256.Size]byte
+	copy(outer[:], key)
+	for i := range block {
+		outer[i] ^= 0x5c
+	}
+	copy(outer[block:], inner[:])
+	return sha256.Sum256(outer[:])
+}
+
 // authorization is the parsed "Credential=..., SignedHeaders=...,
 // Signature=..." part of an Authorization header.
 type authorization struct {
@@ -876,19 +903,34 @@ func (v *Verifier) finish(r *http.Request, res *Result, sc scope, params []query
 
 	query := canonicalQuery(params, res.Presigned)
 	headers := canonicalHeaders(r, res.SignedHeaders)
-	var firstCR, firstSTS string
-	for i, uri := range canonicalURIs(r, isS3) {
-		cr := r.Method + "\n" + uri + "\n" + query + "\n" + headers + "\n" + signedStr + "\n" + payload
-		crHash := sha256.Sum256([]byte(cr))
-		sts := Algorithm + "\n" + res.AmzDate + "\n" + res.Scope + "\n" + hex.EncodeToString(crHash[:])
-		want := hex.EncodeToString(hmacSHA256(res.SigningKey, []byte(sts)))
-		if subtle.ConstantTimeCompare([]byte(want), []byte(res.Signature)) == 1 {
+	uris := canonicalURIs(r, isS3)
+	// Every request takes this path, so the canonical request is hashed
+	// as it is written and the string to sign and the HMAC are built in
+	// stack buffers; the strings are only assembled for the error below.
+	var crBuf [2048]byte // longer canonical requests spill to the heap
+	var sts [256]byte
+	for _, uri := range uris {
+		cr := append(crBuf[:0], r.Method...)
+		for _, part := range [...]string{"\n", uri, "\n", query, "\n", headers, "\n", signedStr, "\n", payload} {
+			cr = append(cr, part...)
+		}
+		crHash := sha256.Sum256(cr)
+		b := append(sts[:0], Algorithm+"\n"...)
+		b = append(b, res.AmzDate...)
+		b = append(b, '\n')
+		b = append(b, res.Scope...)
+		b = append(b, '\n')
+		b = hex.AppendEncode(b, crHash[:])
+		mac := hmacSHA256Fixed(res.SigningKey, b)
+		var want [2 * sha256.Size]byte
+		hex.Encode(want[:], mac[:])
+		if subtle.ConstantTimeCompare(want[:], []byte(res.Signature)) == 1 {
 			return res, nil
 		}
-		if i == 0 {
-			firstCR, firstSTS = cr, sts
-		}
 	}
+	firstCR := r.Method + "\n" + uris[0] + "\n" + query + "\n" + headers + "\n" + signedStr + "\n" + payload
+	crHash := sha256.Sum256([]byte(firstCR))
+	firstSTS := Algorithm + "\n" + res.AmzDate + "\n" + res.Scope + "\n" + hex.EncodeToString(crHash[:])
 	return nil, newErr(KindSignatureMismatch, "SignatureDoesNotMatch", http.StatusForbidden, msgMismatch,
 		Field{"AWSAccessKeyId", sc.AccessKeyID},
 		Field{"StringToSign", firstSTS},
