@@ -115,12 +115,16 @@ func runLambda(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
+	// The echo is built even with --bootstrap: its serve mode is the
+	// other end of P.
+	progress("building the echo bootstrap (go build)")
+	echo, err := buildEcho(ctx, work)
+	if err != nil {
+		return nil, err
+	}
 	bootstrap := cfg.Bootstrap
 	if bootstrap == "" {
-		progress("building the echo bootstrap (go build)")
-		if bootstrap, err = buildEcho(ctx, work); err != nil {
-			return nil, err
-		}
+		bootstrap = echo
 		lr.Bootstrap = "echo built from internal/bench/testdata/echo (standard library only)"
 	} else {
 		lr.Bootstrap = bootstrap
@@ -141,7 +145,7 @@ func runLambda(ctx context.Context, cfg Config) (*Report, error) {
 
 	samples := cfg.ColdSamples * forkExecPerColdSample
 	progress("measuring limits (before): P (%d round trips to another process), X (%d fork+exec)", cfg.RoundTrips, samples)
-	if lr.LimitsBefore, err = measureLambdaLimits(ctx, bootstrap, cfg.RoundTrips, samples); err != nil {
+	if lr.LimitsBefore, err = measureLambdaLimits(ctx, echo, bootstrap, cfg.RoundTrips, samples); err != nil {
 		return nil, err
 	}
 
@@ -211,7 +215,7 @@ func runLambda(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	progress("measuring limits (after)")
-	if lr.LimitsAfter, err = measureLambdaLimits(ctx, bootstrap, cfg.RoundTrips, samples); err != nil {
+	if lr.LimitsAfter, err = measureLambdaLimits(ctx, echo, bootstrap, cfg.RoundTrips, samples); err != nil {
 		return nil, err
 	}
 	lr.Limits = meanLambdaLimits(lr.LimitsBefore, lr.LimitsAfter)
@@ -389,12 +393,12 @@ func coldStarts(ctx context.Context, client *lambdaClient, op, prefix string, sp
 	return st, names
 }
 
-// measureLambdaLimits measures P against the bootstrap's "serve" mode in
-// a process of its own, and X by starting the bootstrap with no Runtime
-// API in its environment.
-func measureLambdaLimits(ctx context.Context, bootstrap string, roundTrips, forkExecs int) (LambdaLimits, error) {
+// measureLambdaLimits measures P against the echo's "serve" mode in a
+// process of its own, and X by starting the benched bootstrap with no
+// Runtime API in its environment.
+func measureLambdaLimits(ctx context.Context, echo, bootstrap string, roundTrips, forkExecs int) (LambdaLimits, error) {
 	var l LambdaLimits
-	lat, err := measureProcessLoopback(ctx, bootstrap, roundTrips)
+	lat, err := measureProcessLoopback(ctx, echo, roundTrips)
 	if err != nil {
 		return l, err
 	}
@@ -437,7 +441,7 @@ func measureProcessLoopback(ctx context.Context, bootstrap string, n int) ([]tim
 	}()
 	addr, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		return nil, fmt.Errorf("process loopback (P): the serving process printed no address (%v); is %s the echo bootstrap? (--bootstrap binaries are used for the fork+exec and cold starts, P needs the echo's serve mode)", err, bootstrap)
+		return nil, fmt.Errorf("process loopback (P): the echo's serve mode printed no address: %v", err)
 	}
 	tr := newTransport(1)
 	defer tr.CloseIdleConnections()
