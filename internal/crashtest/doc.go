@@ -31,6 +31,18 @@
 // blob bodies); TestMissingSyncIsCaught wraps the filesystem with DropSyncs
 // and proves that a dropped blob or WAL sync makes the checks fail.
 //
+// # Invariants
+//
+// Objects (acknowledged writes and deletes, nothing torn) and Multipart
+// run on both targets or the process; Sweep offline and in process;
+// Events (every acknowledged PUT's record is in its queue) on both
+// targets; Queues on both; Invocations (every 202-acknowledged Event
+// invocation finishes, as an object or an OnFailure record, or is still
+// in the function's durable queue; none is lost) on the process target,
+// with its final proof taken offline on the stopped server's data
+// directory, since an attempt cut short by a kill keeps its lease for the
+// function's timeout plus the init timeout plus a minute.
+//
 // # The model
 //
 // Bodies are self-describing (MakeBody: a header with the op id, key and
@@ -53,6 +65,8 @@
 //
 //	SLUICE_CRASH_ITERATIONS=500   number of crashes (long run)
 //	SLUICE_CRASH_SEED=12345       replay the seed a failure printed
+//	SLUICE_CRASH_LONG=1           also run the tests that need minutes of
+//	                              real time (a crash-looping invocation)
 //
 // A long run: SLUICE_CRASH_ITERATIONS=500 go test -timeout 2h -run 'Crash' ./internal/crashtest/
 //
