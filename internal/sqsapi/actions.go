@@ -489,7 +489,9 @@ func (h *Handler) sendMessage(_ *statusWriter, c *call) (any, error) {
 		QueueUrl string
 		sendEntry
 	}
-	if err := c.decode(&in); err != nil {
+	if qu, body, ok := decodeSendFast(c.body); ok {
+		in.QueueUrl, in.MessageBody = qu, body
+	} else if err := c.decode(&in); err != nil {
 		return nil, err
 	}
 	name, err := h.queueName(c, in.QueueUrl)
@@ -507,11 +509,7 @@ func (h *Handler) sendMessage(_ *statusWriter, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		MessageId              string
-		MD5OfMessageBody       string
-		MD5OfMessageAttributes string `json:",omitempty"`
-	}{res.MessageID, res.MD5OfBody, res.MD5OfAttributes}, nil
+	return &sendResult{res.MessageID, res.MD5OfBody, res.MD5OfAttributes}, nil
 }
 
 type batchError struct {

@@ -211,14 +211,18 @@ func (h *Handler) writeOK(w http.ResponseWriter, c *call, out any) error {
 	hd := w.Header()
 	hd.Set("x-amzn-RequestId", c.requestID)
 	if c.json {
-		body, err := json.Marshal(out)
-		if err != nil {
-			return err
+		var body []byte
+		if f, ok := out.(jsonAppender); ok {
+			body = f.appendJSON(make([]byte, 0, 128))
+		} else {
+			var err error
+			if body, err = json.Marshal(out); err != nil {
+				return err
+			}
 		}
 		hd.Set("Content-Type", "application/x-amz-json-1.0")
 		w.WriteHeader(http.StatusOK)
-		_, err = w.Write(body)
-		if err != nil {
+		if _, err := w.Write(body); err != nil {
 			return errors.Join(errWritten, err)
 		}
 		return nil
