@@ -18,4 +18,10 @@
 // The tool speaks plain S3 over HTTP (path-style, SigV4 header signing with
 // the payload's SHA-256), so it benches any S3 endpoint, not only Sluice.
 // It is a tool, not domain code: it reads the wall clock directly.
+//
+// Other services have runs of their own, chosen by --service: sqs
+// (sqs.go), lambda (lambda.go: warm Invoke and cold starts of a Go echo
+// bootstrap built at bench time, beside P, a loopback round trip to
+// another process, and X, a bare fork+exec of the same bootstrap), and
+// the event pipelines of later issues.
 package bench
