@@ -153,7 +153,7 @@ func (e *Events) receiver(ctx context.Context, env *Env) (func() ([]eventMsg, er
 		url = *out.QueueUrl
 	}
 	recv := func() ([]eventMsg, error) {
-		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
+		out, err := receiveForCheck(ctx, q, url)
 		if err != nil {
 			return nil, err
 		}
@@ -164,8 +164,7 @@ func (e *Events) receiver(ctx context.Context, env *Env) (func() ([]eventMsg, er
 		return msgs, nil
 	}
 	del := func(h string) error {
-		_, err := q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: aws.String(h)})
-		return err
+		return deleteForCheck(ctx, q, url, aws.String(h))
 	}
 	return recv, del
 }

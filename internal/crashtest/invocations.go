@@ -223,7 +223,7 @@ func (v *Invocations) collect(ctx context.Context, env *Env) error {
 	qc := sqs.NewFromConfig(env.AWS)
 	url := strings.TrimRight(env.Endpoint, "/") + "/000000000000/" + v.FailQueue
 	for range 10000 {
-		out, err := qc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
+		out, err := receiveForCheck(ctx, qc, url)
 		if err != nil {
 			return fmt.Errorf("ReceiveMessage: %w", err)
 		}
@@ -241,7 +241,7 @@ func (v *Invocations) collect(ctx context.Context, env *Env) error {
 			if err := v.saw(rec.RequestPayload.ID, "fail"); err != nil {
 				return err
 			}
-			if _, err := qc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			if err := deleteForCheck(ctx, qc, url, m.ReceiptHandle); err != nil {
 				return fmt.Errorf("DeleteMessage: %w", err)
 			}
 		}

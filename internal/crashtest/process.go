@@ -113,16 +113,12 @@ func (p *Process) Start(ctx context.Context, env *Env) error {
 		p.Stop()
 		return ctx.Err()
 	}
-	// Each server lifetime gets its own connection pool, dropped at Stop.
-	// With the shared http.DefaultTransport, a keep-alive connection to
-	// the killed process could still sit in the pool when the restarted
-	// server happens to bind the same port (127.0.0.1:0 may hand it out
-	// again): the next request takes it, its write races the transport's
-	// own close of the dead connection, and net/http reports "use of
-	// closed network connection" without retrying, since the SDK's POST
-	// bodies (SQS ReceiveMessage) have no GetBody. The harness disables
-	// the SDK's retries, so that surfaced as a failed check. A pool per
-	// lifetime never offers a connection from before the kill.
+	// Each server lifetime gets its own connection pool, dropped at Stop,
+	// so that no keep-alive connection to a killed process is ever offered
+	// to a request for its successor (127.0.0.1:0 can hand out the same
+	// port again, and the pool is keyed by host:port). The observed
+	// "use of closed network connection" flake is a different race, which
+	// the checks' receives absorb (checkrecv.go).
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	p.mu.Lock()
 	p.transport = tr
