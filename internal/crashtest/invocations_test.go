@@ -53,11 +53,11 @@ func invokeFnZip(t *testing.T) []byte {
 // Long run: SLUICE_CRASH_ITERATIONS=200 go test -run TestProcessCrashInvocations -timeout 2h ./internal/crashtest/
 func TestProcessCrashInvocations(t *testing.T) {
 	zip := invokeFnZip(t)
-	iterations := IterationsFromEnv(3)
+	iterations := IterationsFromEnv(2)
 	seed := SeedFromEnv()
 	t.Logf("seed %d, %d iterations (SLUICE_CRASH_SEED, SLUICE_CRASH_ITERATIONS)", seed, iterations)
 	dir := t.TempDir()
-	inv := &Invocations{Function: "crash-fn", OKBucket: "crash-fn-ok", FailQueue: "crash-fn-failed", Zip: zip, Settle: 4 * time.Second}
+	inv := &Invocations{Function: "crash-fn", OKBucket: "crash-fn-ok", FailQueue: "crash-fn-failed", Zip: zip, Settle: 3 * time.Second}
 	err := Run(context.Background(), Config{
 		Target:     &Process{Binary: sluiceBin, DataDir: dir, MinRun: 300 * time.Millisecond, MaxRun: 1200 * time.Millisecond},
 		Invariants: []Invariant{inv},
