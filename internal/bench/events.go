@@ -255,6 +255,26 @@ func (c *sqsClient) createQueueForBucket(ctx context.Context, name, bucket strin
 	return q, arn, nil
 }
 
+// notifyingBucket creates bucket and a queue called queueName that it
+// notifies of every ObjectCreated event; it returns the queue's URL and
+// ARN.
+func notifyingBucket(ctx context.Context, s3c *s3Client, sqsc *sqsClient, bucket, queueName string) (string, string, error) {
+	if err := s3c.createBucket(ctx, bucket); err != nil {
+		return "", "", fmt.Errorf("create bucket %s: %w", bucket, err)
+	}
+	qURL, qARN, err := sqsc.createQueueForBucket(ctx, queueName, bucket)
+	if err != nil {
+		return "", "", fmt.Errorf("queue %s: %w", queueName, err)
+	}
+	doc := `<NotificationConfiguration><QueueConfiguration><Id>sluice-bench</Id><Queue>` + qARN +
+		`</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>`
+	if err := s3c.putNotification(ctx, bucket, doc); err != nil {
+		sqsc.deleteQueue(context.WithoutCancel(ctx), qURL)
+		return "", "", err
+	}
+	return qURL, qARN, nil
+}
+
 // putNotification saves a bucket notification configuration document.
 func (c *s3Client) putNotification(ctx context.Context, bucket, doc string) error {
 	b := []byte(doc)
@@ -442,22 +462,15 @@ func runEvents(ctx context.Context, cfg Config) (*Report, error) {
 	name := "sluice-bench-" + randomHex(4)
 	plain, notifying := name+"-plain", name+"-events"
 	rep.Bucket = notifying
-	for _, b := range []string{plain, notifying} {
-		if err := s3c.createBucket(ctx, b); err != nil {
-			return nil, fmt.Errorf("create bucket %s: %w", b, err)
-		}
+	if err := s3c.createBucket(ctx, plain); err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", plain, err)
 	}
-	qURL, qARN, err := sqsc.createQueueForBucket(ctx, name, notifying)
+	qURL, qARN, err := notifyingBucket(ctx, s3c, sqsc, notifying, name)
 	if err != nil {
-		return nil, fmt.Errorf("queue %s: %w", name, err)
+		return nil, err
 	}
 	rep.Events.Queue = qARN
 	defer sqsc.deleteQueue(context.WithoutCancel(ctx), qURL)
-	doc := `<NotificationConfiguration><QueueConfiguration><Id>sluice-bench</Id><Queue>` + qARN +
-		`</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>`
-	if err := s3c.putNotification(ctx, notifying, doc); err != nil {
-		return nil, err
-	}
 
 	tracker := newEventTracker()
 	cons := &consumers{client: sqsc, queueURL: qURL, tr: tracker}
@@ -469,7 +482,7 @@ func runEvents(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("cpu profile: %w", err)
 		}
 	}
-	stepErr := runEventSteps(ctx, cfg, s3c, plain, notifying, tracker, cons, rep, progress)
+	stepErr := runEventSteps(ctx, cfg, s3c, sqsc, name, tracker, rep, progress)
 	if cfg.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -488,7 +501,8 @@ func runEvents(ctx context.Context, cfg Config) (*Report, error) {
 
 // runEventSteps runs the PUT baseline, the notifying PUTs with their
 // event latencies at each concurrency, and the paced step.
-func runEventSteps(ctx context.Context, cfg Config, s3c *s3Client, plain, notifying string, tr *eventTracker, cons *consumers, rep *Report, progress func(string, ...any)) error {
+func runEventSteps(ctx context.Context, cfg Config, s3c *s3Client, sqsc *sqsClient, name string, tr *eventTracker, rep *Report, progress func(string, ...any)) error {
+	plain, notifying := name+"-plain", name+"-events"
 	bodies := newBodySet(smallBodies, cfg.Size, 1)
 	show := func(st Step) {
 		progress("%-15s @%-3d %9.0f/s  p50 %.3f ms  p99 %.3f ms  errors %d", st.Op, st.Concurrency, st.PerSecond, st.P50Ms, st.P99Ms, st.Errors)
@@ -509,15 +523,24 @@ func runEventSteps(ctx context.Context, cfg Config, s3c *s3Client, plain, notify
 	}
 	for _, c := range cfg.Concurrency {
 		show(closedPuts(ctx, "put-plain", s3c, plain, bodies, c, cfg.Duration, nil))
-		// Notifications on, consumers detached: what publishing costs
-		// the PUT path by itself. The events wait in the queue and are
-		// only counted (their latency includes the wait).
-		cons.stop()
+		// Notifications on, no consumer: what publishing costs the PUT
+		// path by itself. A bucket and queue of their own, whose
+		// consumers start after the step (stopping the main ones could
+		// leave a long poll parked in the server that takes a message
+		// for a client that is gone, hidden for its visibility timeout);
+		// the events are only counted.
+		idleBucket := fmt.Sprintf("%s-idle%d", name, c)
+		idleURL, _, err := notifyingBucket(ctx, s3c, sqsc, idleBucket, idleBucket)
+		if err != nil {
+			return err
+		}
+		defer sqsc.deleteQueue(context.WithoutCancel(ctx), idleURL)
 		tr.reset()
-		idle := closedPuts(ctx, "put-notify-idle", s3c, notifying, bodies, c, cfg.Duration, tr)
-		show(idle)
-		cons.start(ctx)
-		d, _ := tr.waitAll(ctx, time.Now(), drainLimit)
+		show(closedPuts(ctx, "put-notify-idle", s3c, idleBucket, bodies, c, cfg.Duration, tr))
+		idleCons := &consumers{client: sqsc, queueURL: idleURL, tr: tr}
+		idleCons.start(ctx)
+		d, _ := tr.waitAll(ctx, time.Now(), 3*drainLimit)
+		idleCons.stop()
 		d.Op, d.Concurrency = "event-idle", c
 		d.Errors, d.FirstError = tr.takeErrors()
 		progress("%-11s @%-3d acked %d delivered %d lost %d duplicates %d (drained after the step), consumer errors %d", "", c, d.Acked, d.Delivered, d.Lost, d.Duplicates, d.Errors)
