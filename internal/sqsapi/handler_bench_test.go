@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -151,4 +152,48 @@ func BenchmarkReceiveDelete(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkSendToWaitingReceive is the bench's poll step without the
+// network: a ReceiveMessage waits in a long poll on an empty queue, then
+// a SendMessage is served; an op is from the start of the send to the
+// receive's response being written. It reports the p50 (p50-ns) and the
+// send's own latency (send-p50-ns): the difference is the wake path.
+func BenchmarkSendToWaitingReceive(b *testing.B) {
+	h := benchSQS(b)
+	const qurl = "http://127.0.0.1:9000/000000000000/q"
+	send := `{"QueueUrl":"` + qurl + `","MessageBody":"` + strings.Repeat("x", 1024) + `"}`
+	st := signedJSON(b, "SendMessage", send)
+	recv := `{"QueueUrl":"` + qurl + `","MaxNumberOfMessages":1,"WaitTimeSeconds":20}`
+	rt := signedJSON(b, "ReceiveMessage", recv)
+	wake := make([]time.Duration, 0, b.N)
+	sends := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		done := make(chan time.Time, 1)
+		r := rt.Clone(rt.Context())
+		r.Body = io.NopCloser(strings.NewReader(recv))
+		w := httptest.NewRecorder()
+		go func() {
+			h.ServeHTTP(w, r)
+			done <- time.Now()
+		}()
+		time.Sleep(2 * time.Millisecond) // the receive is waiting by then
+		s := st.Clone(st.Context())
+		s.Body = io.NopCloser(strings.NewReader(send))
+		sw := httptest.NewRecorder()
+		t0 := time.Now()
+		h.ServeHTTP(sw, s)
+		sends = append(sends, time.Since(t0))
+		end := <-done
+		wake = append(wake, end.Sub(t0))
+		if sw.Code != http.StatusOK || w.Code != http.StatusOK || !bytes.Contains(w.Body.Bytes(), []byte(`"ReceiptHandle"`)) {
+			b.Fatalf("send %d %s; receive %d %s", sw.Code, sw.Body.Bytes(), w.Code, w.Body.Bytes())
+		}
+	}
+	b.StopTimer()
+	slices.Sort(wake)
+	slices.Sort(sends)
+	b.ReportMetric(float64(wake[len(wake)/2]), "p50-ns")
+	b.ReportMetric(float64(sends[len(sends)/2]), "send-p50-ns")
 }
