@@ -202,6 +202,29 @@ func (c *ChunkedReader) readLine() (string, error) {
 	return string(line[:len(line)-2]), nil
 }
 
+// readTrailerLine is readLine for the trailer section, which also takes a
+// line ended by a bare \n (lf true), as minio-go writes its trailers.
+func (c *ChunkedReader) readTrailerLine() (line string, lf bool, err error) {
+	b, err := c.br.ReadSlice('\n')
+	if err != nil {
+		if err == io.EOF || err == bufio.ErrBufferFull || errors.Is(err, io.ErrUnexpectedEOF) {
+			return "", false, errIncompleteBody()
+		}
+		return "", false, err
+	}
+	if len(b) > maxChunkLine {
+		return "", false, errIncompleteBody()
+	}
+	if len(b) >= 2 && b[len(b)-2] == '\r' {
+		return string(b[:len(b)-2]), false, nil
+	}
+	if len(b) < 2 {
+		// A lone \n is not an empty line in either form.
+		return "", false, errIncompleteBody()
+	}
+	return string(b[:len(b)-1]), true, nil
+}
+
 // nextChunk reads a chunk header; for the final chunk, the trailers and
 // the end of the body too (returning io.EOF when all is well).
 func (c *ChunkedReader) nextChunk() error {
@@ -298,15 +321,24 @@ func (c *ChunkedReader) mismatch(sts, provided string) *Error {
 // only) up to the empty line, and then nothing else.
 func (c *ChunkedReader) finish() error {
 	var canonical strings.Builder
-	trailerSig, sawSig := "", false
+	trailerSig, sawSig, bareLF := "", false, false
 	for {
-		line, err := c.readLine()
+		line, lf, err := c.readTrailerLine()
 		if err != nil {
 			return err
 		}
 		if line == "" {
+			// minio-go ends its trailer lines with a bare \n and then
+			// writes \r\n before x-amz-trailer-signature; AWS accepts
+			// that (minio/minio#16484), so the empty line after a bare-\n
+			// line is a separator, not the end, until the signature came.
+			if bareLF && c.signed && c.trailing && !sawSig && !lf {
+				bareLF = false
+				continue
+			}
 			break
 		}
+		bareLF = lf
 		if !c.trailing || sawSig || len(c.trailers) >= maxTrailers {
 			return errMalformedTrailer()
 		}

@@ -323,7 +323,7 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *request) err
 	if err != nil {
 		return err
 	}
-	body, err := readDigestedBody(r, maxCompleteBody, false)
+	body, err := readDigestedBody(withoutObjectChecksums(r), maxCompleteBody, false)
 	if err != nil {
 		return err
 	}
@@ -617,4 +617,21 @@ func multipartError(err error, uploadID string) (*Error, bool) {
 			typeErr.Type, strings.ToLower(string(typeErr.Algorithm))), true
 	}
 	return nil, false
+}
+
+// withoutObjectChecksums is r without its x-amz-checksum-<algorithm>
+// headers. On CompleteMultipartUpload they name the whole object's checksum
+// (minio-go sends the composite value there, with x-amz-checksum-type),
+// not the XML body's, so they must not be checked against the body; only
+// Content-MD5 and a trailer describe the body. (They are not yet checked
+// against the object either.)
+func withoutObjectChecksums(r *request) *request {
+	hr := *r.Request
+	hr.Header = r.Header.Clone()
+	for _, alg := range []string{"crc32", "crc32c", "crc64nvme", "sha1", "sha256"} {
+		hr.Header.Del("x-amz-checksum-" + alg)
+	}
+	rr := *r
+	rr.Request = &hr
+	return &rr
 }
