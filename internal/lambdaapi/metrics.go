@@ -1,10 +1,11 @@
 package lambdaapi
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"sluice/internal/awsproto"
 )
 
 // metrics are the handler's Prometheus collectors, registered on the
@@ -27,24 +28,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"operation"}),
 	}
 	if reg != nil {
-		m.requests = register(reg, m.requests)
-		m.duration = register(reg, m.duration)
+		m.requests = awsproto.Register(reg, m.requests)
+		m.duration = awsproto.Register(reg, m.duration)
 	}
 	return m
-}
-
-// register adds c to reg; when an equal collector is there already (a
-// second handler on the same registry) it shares that one.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 func (m *metrics) observe(op, code string, d time.Duration) {
