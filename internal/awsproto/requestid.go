@@ -24,6 +24,24 @@ func NewHostID() string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
+// NewRequestIDs returns a NewRequestID and a NewHostID together, from one
+// read of the random source and one allocation (both strings share it):
+// the server gives every request both.
+func NewRequestIDs() (id, hostID string) {
+	const upperHex = "0123456789ABCDEF"
+	var b [8 + 56]byte
+	rand.Read(b[:])
+	var out [16 + 76]byte
+	for i, c := range b[:8] {
+		out[2*i], out[2*i+1] = upperHex[c>>4], upperHex[c&15]
+	}
+	base64.StdEncoding.Encode(out[16:], b[8:])
+	var sb strings.Builder
+	sb.Write(out[:])
+	s := sb.String()
+	return s[:16], s[16:]
+}
+
 // NewUUID returns a random (version 4) UUID, the request id form of SQS,
 // SNS, Lambda, IAM and STS (x-amzn-RequestId, <RequestId>).
 func NewUUID() string {

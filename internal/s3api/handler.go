@@ -98,8 +98,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	start := h.cfg.Clock.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	id, hostID := awsproto.RequestID(hr.Context())
-	rec.Header().Set("x-amz-request-id", id)
-	rec.Header().Set("x-amz-id-2", hostID)
+	// Canonical keys assigned directly: Header.Set would canonicalise the
+	// lower-case names into a new string on every request.
+	hd := rec.Header()
+	hd["X-Amz-Request-Id"] = []string{id}
+	hd["X-Amz-Id-2"] = []string{hostID}
 
 	req := &request{Request: hr, query: hr.URL.Query(), body: hr.Body, requestID: id, hostID: hostID}
 	req.bucket, req.key, req.hasKey = h.address(hr)

@@ -81,11 +81,11 @@ func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
 		return writeConditionError(err, cond)
 	}
 	hd := w.Header()
-	hd.Set("ETag", quoteETag(obj.ETag))
+	hd["Etag"] = []string{quoteETag(obj.ETag)} // ETag, canonicalised
 	if obj.Checksum != nil {
 		setChecksumHeaders(hd, obj.Checksum)
 	}
-	hd.Set("Content-Length", "0")
+	hd["Content-Length"] = []string{"0"}
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -193,8 +193,25 @@ func parseChecksum(hd http.Header, trailerAlg object.ChecksumAlgorithm) (*object
 }
 
 func setChecksumHeaders(hd http.Header, c *object.Checksum) {
-	hd.Set("x-amz-checksum-"+strings.ToLower(string(c.Algorithm)), c.Value)
-	hd.Set("x-amz-checksum-type", checksumTypeOf(c)) // COMPOSITE for some multipart objects
+	// The canonical names of S3's five algorithms, so that a PUT does not
+	// build and canonicalise the name on every response.
+	name := ""
+	switch c.Algorithm {
+	case object.CRC64NVME:
+		name = "X-Amz-Checksum-Crc64nvme"
+	case object.CRC32:
+		name = "X-Amz-Checksum-Crc32"
+	case object.CRC32C:
+		name = "X-Amz-Checksum-Crc32c"
+	case object.SHA1:
+		name = "X-Amz-Checksum-Sha1"
+	case object.SHA256:
+		name = "X-Amz-Checksum-Sha256"
+	default:
+		name = http.CanonicalHeaderKey("x-amz-checksum-" + strings.ToLower(string(c.Algorithm)))
+	}
+	hd[name] = []string{c.Value}
+	hd["X-Amz-Checksum-Type"] = []string{checksumTypeOf(c)} // COMPOSITE for some multipart objects
 }
 
 func quoteETag(etag string) string { return `"` + etag + `"` }

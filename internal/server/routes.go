@@ -58,7 +58,7 @@ func (s *Server) routes(s3, sqs http.Handler) http.Handler {
 // bodies and the access log all carry the same ones.
 func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, hostID := awsproto.NewRequestID(), awsproto.NewHostID()
+		id, hostID := awsproto.NewRequestIDs()
 		r = r.WithContext(awsproto.WithRequestID(r.Context(), id, hostID))
 		// The access log is at debug level: when that is off, skip the
 		// status recorder, the clock and the boxed log arguments, which
