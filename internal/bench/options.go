@@ -99,7 +99,7 @@ Flags:
 	fs.StringVar(&o.SecretKey, "secret-key", "", "secret key for --endpoint (default $AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&o.Region, "region", o.Region, "signing region")
 	fs.StringVar(&o.Data, "data", "", "in-process: parent of the fresh data directory (default the current directory); with --endpoint: that server's data directory, where f is measured")
-	fs.StringVar(&o.Service, "service", o.Service, "what to bench: s3, sqs (send, receive+delete, send-to-waiting-long-poll latency; default concurrency 1,8,32), lambda (warm Invoke, Go and Python cold starts; default concurrency 1,8), or events (bucket notifications to a queue: PUT-to-consumer latency, paced and @1,32), or s3fn (bucket notifications to a function: warm PUT-to-function-start latency beside PUT-to-queue, a burst of 2,000 uploads)")
+	fs.StringVar(&o.Service, "service", o.Service, "what to bench: s3, sqs (send, receive+delete, send-to-waiting-long-poll latency; default concurrency 1,8,32), lambda (warm Invoke, Go and Python cold starts; default concurrency 1,8), or events (bucket notifications to a queue: PUT-to-consumer latency, paced and @1,32), or s3fn (bucket notifications to a function: warm PUT-to-function-start latency beside PUT-to-queue, a burst of 2,000 uploads), or multipart (issue 4: --large-size objects, default 1GiB, uploaded in 8 and 64 MiB parts and read in 8 MiB ranges at each --concurrency, default 8, beside write/cp/read of the same bytes in the data directory; --huge adds a multipart upload of --huge-size with the server's RSS growth)")
 	fs.IntVar(&o.PollSamples, "poll-samples", o.PollSamples, "sqs: samples of the send-to-waiting-receive latency")
 	fs.StringVar(&o.Bootstrap, "bootstrap", "", "lambda: bench this provided.al2023 bootstrap (it must echo its event) instead of building the echo")
 	fs.IntVar(&o.ColdSamples, "cold-samples", o.ColdSamples, "lambda: cold starts sampled per runtime (X takes 10 fork+exec samples per cold sample)")
@@ -144,6 +144,16 @@ Flags:
 			return o, errors.New("--cold-samples: must be at least 1")
 		}
 	case "s3fn":
+	case "multipart":
+		// Issue 4: 1 GiB objects, 8 workers as the transfer managers use.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["concurrency"] {
+			*conc = "8"
+		}
+		if !set["large-size"] {
+			*large = "1GiB"
+		}
 	case "events":
 		concSet := false
 		fs.Visit(func(f *flag.Flag) { concSet = concSet || f.Name == "concurrency" })
@@ -151,7 +161,7 @@ Flags:
 			*conc = "1,32" // the levels issue 6 names
 		}
 	default:
-		return o, fmt.Errorf("--service: want s3, sqs, lambda, events or s3fn, got %q", o.Service)
+		return o, fmt.Errorf("--service: want s3, sqs, lambda, events, s3fn or multipart, got %q", o.Service)
 	}
 	if o.Concurrency, err = ParseConcurrency(*conc); err != nil {
 		return o, fmt.Errorf("--concurrency: %w", err)

@@ -41,7 +41,9 @@ type Report struct {
 	Lambda *LambdaRun `json:"lambda,omitempty"`
 	// Events is an events or s3fn run's delivery account (issues 6, 8).
 	Events *EventsRun `json:"events,omitempty"`
-	Aims   []Aim      `json:"aims"`
+	// Multipart is a multipart run's uploads, reads and cp (issue 4).
+	Multipart *MultipartRun `json:"multipart,omitempty"`
+	Aims      []Aim         `json:"aims"`
 }
 
 // Machine is where the run happened.
@@ -222,6 +224,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		return r.writeLambdaText(w)
 	case "events", "s3fn":
 		return r.writeEventsText(w)
+	case "multipart":
+		return r.writeMultipartText(w)
 	}
 	var b bytes.Buffer
 	r.writeHeader(&b)

@@ -74,6 +74,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return runEvents(ctx, cfg)
 	case "s3fn":
 		return runS3Function(ctx, cfg)
+	case "multipart":
+		return runMultipart(ctx, cfg)
 	}
 	rep := &Report{
 		Date:        cfg.Now().UTC(),
