@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -36,47 +35,19 @@ func wait(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait at most (at most 5m)")
-	endpoint := fs.String("endpoint", env("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"), "the server's URL (AWS_ENDPOINT_URL)")
-	data := fs.String("data", env("SLUICE_DATA", "sluice-data"), "data directory whose root credentials to use when AWS_ACCESS_KEY_ID is unset (SLUICE_DATA)")
-	// The id may come before or after the flags (`sluice wait ID
-	// --timeout 5s`), which flag.Parse alone does not allow.
-	var id string
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") && id == "" {
-			id = a
-			continue
-		}
-		rest = append(rest, a)
-		if name := strings.TrimLeft(a, "-"); !strings.Contains(name, "=") && name != "h" && name != "help" && i+1 < len(args) {
-			rest = append(rest, args[i+1]) // every flag of wait takes a value
-			i++
-		}
-	}
-	if err := fs.Parse(rest); err != nil {
+	client := addClientFlags(fs)
+	id, err := parseWithArg(fs, args)
+	if err != nil {
 		return err
-	}
-	if id == "" && fs.NArg() > 0 {
-		id = fs.Arg(0)
 	}
 	if id == "" {
 		fs.Usage()
 		return errors.New("wait: a request id is required")
 	}
-	key, secret, err := logCredentials(*data)
-	if err != nil {
-		return err
-	}
-	u := strings.TrimRight(*endpoint, "/") + "/_sluice/requests/" + url.PathEscape(id) + "/wait?timeout=" + url.QueryEscape(timeout.String())
+	path := "requests/" + url.PathEscape(id) + "/wait?timeout=" + url.QueryEscape(timeout.String())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth(key, secret)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.get(ctx, path)
 	if err != nil {
 		return fmt.Errorf("wait: %w", err)
 	}
