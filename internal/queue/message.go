@@ -101,6 +101,15 @@ const invalidCharsMessage = "Invalid characters found. Valid unicode characters 
 
 func checkChars(s string) bool {
 	for i := 0; i < len(s); {
+		// ASCII, nearly every body (S3 and SNS event JSON included),
+		// without decoding a rune.
+		if c := s[i]; c < utf8.RuneSelf {
+			if c < 0x20 && c != 0x9 && c != 0xA && c != 0xD {
+				return false
+			}
+			i++
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n <= 1 || !validBodyRune(r) {
 			return false

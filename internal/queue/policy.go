@@ -37,5 +37,5 @@ func (s *Service) Allows(ctx context.Context, queueARN, service, sourceARN, sour
 		}
 		return policy.Result{Decision: policy.ImplicitDeny, Statement: -1, Reason: reason}, nil
 	}
-	return e.pol.Evaluate(policy.ServiceRequest(service, "sqs:SendMessage", queueARN, sourceARN, sourceAccount)), nil
+	return e.verdicts.evaluate(e.pol, verdictKey{queueARN, service, sourceARN, sourceAccount}), nil
 }

@@ -28,11 +28,43 @@ type policyCache struct {
 	m   map[string]cachedPolicy // by queue name
 }
 
-// cachedPolicy is a queue's parsed policy, or why it has none usable.
+// cachedPolicy is a queue's parsed policy, or why it has none usable,
+// and the verdicts already evaluated under it.
 type cachedPolicy struct {
 	pol      *policy.Policy // nil: refuse (noPolicy, or reason)
 	noPolicy bool
 	reason   string
+	verdicts *verdicts
+}
+
+// verdicts memoizes Evaluate for one parsed policy: S3 asks the same
+// question (service, bucket, account) for every record it publishes. It
+// lives and dies with its cachedPolicy entry, so it needs no invalidation
+// of its own; it is bounded so that many sources cannot grow it without
+// limit.
+type verdicts struct {
+	mu sync.Mutex
+	m  map[verdictKey]policy.Result
+}
+
+type verdictKey struct{ queueARN, service, sourceARN, sourceAccount string }
+
+const maxVerdicts = 256
+
+func (v *verdicts) evaluate(p *policy.Policy, k verdictKey) policy.Result {
+	v.mu.Lock()
+	r, ok := v.m[k]
+	v.mu.Unlock()
+	if ok {
+		return r
+	}
+	r = p.Evaluate(policy.ServiceRequest(k.service, "sqs:SendMessage", k.queueARN, k.sourceARN, k.sourceAccount))
+	v.mu.Lock()
+	if len(v.m) < maxVerdicts {
+		v.m[k] = r
+	}
+	v.mu.Unlock()
+	return r
 }
 
 func (c *policyCache) get(name string) (cachedPolicy, uint64, bool) {
@@ -88,6 +120,7 @@ func (s *Service) queuePolicy(ctx context.Context, name string) (cachedPolicy, e
 		e.reason = fmt.Sprintf("queue %s has an unreadable Policy: %v", name, err)
 	default:
 		e.pol = p
+		e.verdicts = &verdicts{m: map[verdictKey]policy.Result{}}
 	}
 	s.policies.put(name, gen, e)
 	return e, nil

@@ -85,3 +85,21 @@ func TestAllowsCacheRace(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowsVerdictsPerSource: verdicts are cached per question, so
+// alternating sources on one queue keep their own answers.
+func TestAllowsVerdictsPerSource(t *testing.T) {
+	e := newEnv(t)
+	e.create("q", map[string]string{AttrPolicy: `{"Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},` +
+		`"Action":"sqs:SendMessage","Resource":"*","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::yes"}}}]}`})
+	for i := range 6 {
+		src, want := "arn:aws:s3:::yes", policy.Allowed
+		if i%2 == 1 {
+			src, want = "arn:aws:s3:::no", policy.ImplicitDeny
+		}
+		res, err := e.svc.Allows(e.ctx, e.svc.ARN("q"), "s3.amazonaws.com", src, "000000000000")
+		if err != nil || res.Decision != want {
+			t.Fatalf("call %d, source %s: Allows = %+v, %v; want %v", i, src, res, err, want)
+		}
+	}
+}
