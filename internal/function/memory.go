@@ -128,6 +128,9 @@ type cgroupLimiter struct {
 	v2    bool
 	base  string // directory new cgroups are made in
 	clock clock.Clock
+	// hold, when set (tests only), delays every background attach until
+	// it is closed: it widens the window the watchdog covers.
+	hold <-chan struct{}
 }
 
 func (c cgroupLimiter) name() string {
@@ -184,36 +187,122 @@ func probe(c cgroupLimiter, limitFile string) (memoryLimiter, error) {
 	return c, nil
 }
 
+// cgroupHandle is one instance's cgroup. The process is moved into it in
+// the background (see attach), so it has a window, from its start until
+// the move, in which the sampling watchdog enforces the limit instead.
 type cgroupHandle struct {
 	v2    bool
 	dir   string
 	clock clock.Clock
+
+	// watch enforces the limit by sampling until the cgroup holds the
+	// process, and for good when the move failed.
+	watch *sampleHandle
+	// ready is closed when the background attach finished; attached and
+	// peakF are set before.
+	ready    chan struct{}
+	attached bool
+	peakF    *os.File // memory.max_usage_in_bytes (v1) or memory.peak (v2), held open: one pread per REPORT
+	made     bool     // dir was created (close removes it)
 }
 
+// attach starts limiting pid and returns at once: the move into the
+// cgroup runs in a goroutine. On cgroup v1 the write to cgroup.procs
+// takes 5 to 35 ms on these machines (the kernel waits for an RCU grace
+// period under its thread-group lock), which used to hold up every cold
+// start. Until the move is done, the sampling watchdog enforces the same
+// limit (it samples at once, then every sampleEvery); charges made before
+// the move go with the process (v1: memory.move_charge_at_immigrate; v2
+// moves no charges, but the watchdog saw them), and a process already over
+// the limit cannot be moved (the kernel refuses the charge) and is killed
+// by the watchdog. Children forked during the window are moved after their
+// parent (from /proc/PID/task/PID/children); any still unmoved stay in the
+// instance's process group, which a timeout or stop kills whole.
+//
+// On cgroup v2 the process could instead start inside its cgroup
+// (SysProcAttr.UseCgroupFD, CLONE_INTO_CGROUP), with no window at all;
+// these machines have v1 only, so that path is not built.
 func (c cgroupLimiter) attach(pid, limitMB int) (memHandle, error) {
-	dir := filepath.Join(c.base, "sluice-"+strconv.Itoa(os.Getpid())+"-"+randHex(6))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return nil, err
+	w, _ := samplingLimiter{clock: c.clock, enforce: true}.attach(pid, limitMB)
+	h := &cgroupHandle{v2: c.v2, clock: c.clock, watch: w.(*sampleHandle), ready: make(chan struct{}),
+		dir: filepath.Join(c.base, "sluice-"+strconv.Itoa(os.Getpid())+"-"+randHex(6))}
+	go func() {
+		defer close(h.ready)
+		if c.hold != nil {
+			<-c.hold
+		}
+		if err := h.move(pid, limitMB); err != nil {
+			return // the watchdog stays on: the limit is enforced by sampling
+		}
+		h.attached = true
+		h.watch.close()
+	}()
+	return h, nil
+}
+
+// move makes the cgroup with its limit and moves pid (and the children it
+// forked meanwhile) into it.
+func (h *cgroupHandle) move(pid, limitMB int) error {
+	if err := os.Mkdir(h.dir, 0o755); err != nil {
+		return err
 	}
-	h := &cgroupHandle{v2: c.v2, dir: dir, clock: c.clock}
+	h.made = true
 	limit := []byte(strconv.FormatInt(int64(limitMB)<<20, 10))
+	peakFile := "memory.max_usage_in_bytes"
 	var err error
-	if c.v2 {
-		err = os.WriteFile(filepath.Join(dir, "memory.max"), limit, 0)
-		_ = os.WriteFile(filepath.Join(dir, "memory.swap.max"), []byte("0"), 0)
+	if h.v2 {
+		peakFile = "memory.peak"
+		err = os.WriteFile(filepath.Join(h.dir, "memory.max"), limit, 0)
+		_ = os.WriteFile(filepath.Join(h.dir, "memory.swap.max"), []byte("0"), 0)
 	} else {
-		err = os.WriteFile(filepath.Join(dir, "memory.limit_in_bytes"), limit, 0)
+		err = os.WriteFile(filepath.Join(h.dir, "memory.limit_in_bytes"), limit, 0)
 		// No swap beyond the limit, when the kernel accounts swap.
-		_ = os.WriteFile(filepath.Join(dir, "memory.memsw.limit_in_bytes"), limit, 0)
-	}
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+		_ = os.WriteFile(filepath.Join(h.dir, "memory.memsw.limit_in_bytes"), limit, 0)
+		// What the process touched before the move is charged here too
+		// (anonymous and file pages: 1|2).
+		_ = os.WriteFile(filepath.Join(h.dir, "memory.move_charge_at_immigrate"), []byte("3"), 0)
 	}
 	if err != nil {
-		h.close()
-		return nil, err
+		return err
 	}
-	return h, nil
+	procs, err := os.OpenFile(filepath.Join(h.dir, "cgroup.procs"), os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer procs.Close()
+	if _, err := procs.Write([]byte(strconv.Itoa(pid))); err != nil {
+		return err
+	}
+	// Children forked before the move stayed behind; a child forked after
+	// it is born inside. Bounded: a few generations, a few hundred pids.
+	seen := map[int]bool{pid: true}
+	queue := []int{pid}
+	for len(queue) > 0 && len(seen) < 512 {
+		p := queue[0]
+		queue = queue[1:]
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/task/" + strconv.Itoa(p) + "/children")
+		for _, f := range strings.Fields(string(b)) {
+			c, err := strconv.Atoi(f)
+			if err != nil || seen[c] {
+				continue
+			}
+			seen[c] = true
+			queue = append(queue, c)
+			_, _ = procs.Write([]byte(f)) // it may be gone already
+		}
+	}
+	h.peakF, err = os.Open(filepath.Join(h.dir, peakFile))
+	return err
+}
+
+// done reports whether the background attach finished.
+func (h *cgroupHandle) done() bool {
+	select {
+	case <-h.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 func readInt(path string) int64 {
@@ -225,14 +314,32 @@ func readInt(path string) int64 {
 	return n
 }
 
+// peakBytes is one pread of the held-open peak file (opening a cgroup
+// file per invoke was half of serve's CPU), or, before the move, the
+// watchdog's measure.
 func (h *cgroupHandle) peakBytes() int64 {
-	if h.v2 {
-		return readInt(filepath.Join(h.dir, "memory.peak"))
+	if !h.done() || !h.attached {
+		return h.watch.peakBytes()
 	}
-	return readInt(filepath.Join(h.dir, "memory.max_usage_in_bytes"))
+	var buf [32]byte
+	n, err := h.peakF.ReadAt(buf[:], 0)
+	if n == 0 && err != nil {
+		return h.watch.peak.Load()
+	}
+	v, _ := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
+	return max(v, h.watch.peak.Load())
 }
 
+// oomKilled is asked after the process exited, so the attach is over (or
+// ends in a few file operations).
 func (h *cgroupHandle) oomKilled() bool {
+	<-h.ready
+	if h.watch.oomKilled() {
+		return true
+	}
+	if !h.attached {
+		return false
+	}
 	file, key := "memory.oom_control", "oom_kill "
 	if h.v2 {
 		file, key = "memory.events", "oom_kill "
@@ -251,6 +358,14 @@ func (h *cgroupHandle) oomKilled() bool {
 }
 
 func (h *cgroupHandle) close() {
+	<-h.ready
+	h.watch.close()
+	if h.peakF != nil {
+		h.peakF.Close()
+	}
+	if !h.made {
+		return
+	}
 	// rmdir fails while a task is still being torn down; a few tries
 	// cover the kernel's exit path.
 	for i := 0; i < 50; i++ {
