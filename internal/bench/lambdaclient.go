@@ -150,10 +150,10 @@ func (c *lambdaClient) invoke(ctx context.Context, name string, payload []byte, 
 		if len(body) > 512 {
 			body = body[:512]
 		}
-		return fmt.Errorf("Invoke %s: X-Amz-Function-Error %s: %s", name, fe, body)
+		return fmt.Errorf("invoke %s: X-Amz-Function-Error %s: %s", name, fe, body)
 	}
 	if !sameJSON(body, payload) {
-		return fmt.Errorf("Invoke %s: the answer %.200q is not the event sent", name, body)
+		return fmt.Errorf("invoke %s: the answer %.200q is not the event sent", name, body)
 	}
 	return nil
 }
