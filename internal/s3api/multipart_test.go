@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 manager.Uploader and Downloader are deprecated for feature/s3/transfermanager, but they are what clients built on this SDK release use for multipart transfers, so they are what these tests drive.
+
 package s3api
 
 import (

@@ -20,18 +20,13 @@ import (
 //
 //	uvarint len, ID; uvarint len, Body; uvarint n, then n times
 //	(uvarint len, key; uvarint len, value) for Attributes, in no order;
-//	byte flags (which of the three times are set); then varint unix nanos
+//	byte flags (bit i set when time i of EnqueuedAt, VisibleAt, FirstLeased
+//	is set); then varint unix nanos
 //	of EnqueuedAt, VisibleAt, FirstLeased for each one set;
 //	uvarint ReceiveCount; uvarint Gen.
 //
 // Times are UTC on the way out, as JSON gave them.
 const msgFormatV1 = 0x01
-
-const (
-	flagEnqueued = 1 << iota
-	flagVisible
-	flagFirstLeased
-)
 
 var errBadRecord = errors.New("malformed message record")
 
