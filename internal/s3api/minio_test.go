@@ -63,10 +63,11 @@ func newMinioProxy(t *testing.T, e *env) *minioProxy {
 		t.Fatal(err)
 	}
 	p := &minioProxy{}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	director := rp.Director
-	rp.Director = func(r *http.Request) {
-		director(r)
+	rp := &httputil.ReverseProxy{}
+	rp.Rewrite = func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Host = pr.In.Host // minio-go signed the Host it sent to the proxy
+		r := pr.Out
 		p.mu.Lock()
 		p.seen = append(p.seen, seenRequest{
 			method: r.Method, path: r.URL.Path, query: r.URL.RawQuery,
