@@ -429,7 +429,6 @@ func TestUploadPartCopy(t *testing.T) {
 		{4, "mp", true, MinPartSize + 1, MinPartSize + 10, m2[1:11], true},
 		{5, "blob", false, 0, 0, blobSrc, true},
 	}
-	var parts []Part
 	for _, tc := range cases {
 		before := len(e.blobIDs(t))
 		p, src, err := e.svc.UploadPartCopy(ctx, UploadPartCopyInput{Bucket: "bkt", Key: "dst", UploadID: up.UploadID, PartNumber: tc.n,
@@ -445,7 +444,6 @@ func TestUploadPartCopy(t *testing.T) {
 		if grew := len(e.blobIDs(t)) - before; (grew == 0) != tc.shared {
 			t.Errorf("part %d: %d new blobs; shared=%v", tc.n, grew, tc.shared)
 		}
-		parts = append(parts, p)
 	}
 	// Complete with the parts whose order of sizes allows it: the big
 	// shared one is not last, so use parts 5 (3000 bytes) last only.
