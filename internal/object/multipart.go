@@ -227,7 +227,7 @@ func (s *Service) createUpload(ctx context.Context, in CreateUploadInput) (Uploa
 		return Upload{}, err
 	}
 	now := s.now()
-	id, err := newUploadID(now)
+	id, err := newUploadID(s.uploadNanos(now))
 	if err != nil {
 		return Upload{}, err
 	}
@@ -256,9 +256,24 @@ func (s *Service) createUpload(ctx context.Context, in CreateUploadInput) (Uploa
 }
 
 // newUploadID returns a fresh upload id (see the layout above).
-func newUploadID(now time.Time) (string, error) {
+// uploadNanos is now in nanoseconds, or one more than the last upload's
+// when the clock has not moved since (a coarse or fake clock), so that two
+// uploads of one key started in turn list in that order.
+func (s *Service) uploadNanos(now time.Time) int64 {
+	for {
+		last, n := s.lastUploadNanos.Load(), now.UnixNano()
+		if n <= last {
+			n = last + 1
+		}
+		if s.lastUploadNanos.CompareAndSwap(last, n) {
+			return n
+		}
+	}
+}
+
+func newUploadID(nanos int64) (string, error) {
 	var b [32]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
+	binary.BigEndian.PutUint64(b[:8], uint64(nanos))
 	if _, err := rand.Read(b[8:]); err != nil {
 		return "", fmt.Errorf("upload id: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"sluice/internal/clock"
@@ -118,6 +119,9 @@ type Service struct {
 	// buckets remembers buckets seen to exist, so that PutObject's early
 	// NoSuchBucket check can skip a read (bucket.go, bucketHints).
 	buckets bucketHints
+	// lastUploadNanos keeps upload ids strictly increasing in time order
+	// within the process, even when the clock repeats a reading.
+	lastUploadNanos atomic.Int64
 }
 
 // Config is what New needs.
