@@ -139,6 +139,10 @@ type InvokeInput struct {
 	LogTail   bool   // LogType Tail: return the last 4 KB of the log
 	DryRun    bool   // check only; no process runs
 	TraceID   string // X-Amzn-Trace-Id of the caller, "" = Sluice makes one
+	// PayloadChecked: the caller already found Payload to be JSON (the
+	// Lambda API edge does, with its own message), so Invoke does not
+	// scan it a second time.
+	PayloadChecked bool
 }
 
 // InvokeOutput is the result of an Invoke. A function error is not a Go

@@ -198,7 +198,8 @@ type Service struct {
 	interp  *interpreters
 	paths   runtimes.Paths
 	memory  memoryLimiter
-	code    *codeCache // unpacked packages shared by instances (codecache.go); nil without RuntimeDir
+	code    *codeCache  // unpacked packages shared by instances (codecache.go); nil without RuntimeDir
+	recs    recordCache // decoded records for Invoke (record.go)
 
 	done      chan struct{}
 	closeOnce sync.Once

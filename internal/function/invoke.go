@@ -210,7 +210,7 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 	if len(in.Payload) > MaxPayload {
 		return InvokeOutput{}, newErr(ErrRequestTooLarge, "Request must be smaller than %d bytes for the InvokeFunction operation", MaxPayload)
 	}
-	if len(in.Payload) > 0 && !json.Valid(in.Payload) {
+	if len(in.Payload) > 0 && !in.PayloadChecked && !json.Valid(in.Payload) {
 		return InvokeOutput{}, newErr(ErrInvalidRequestContent, "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
 	}
 	clientCtx := ""

@@ -204,6 +204,11 @@ type cgroupHandle struct {
 	attached bool
 	peakF    *os.File // memory.max_usage_in_bytes (v1) or memory.peak (v2), held open: one pread per REPORT
 	made     bool     // dir was created (close removes it)
+
+	// close runs in reap, maybe before serve asks about the exit: what
+	// the cgroup knew is kept here before its directory goes.
+	finalOOM  atomic.Bool
+	finalPeak atomic.Int64
 }
 
 // attach starts limiting pid and returns at once: the move into the
@@ -321,13 +326,18 @@ func (h *cgroupHandle) peakBytes() int64 {
 	if !h.done() || !h.attached {
 		return h.watch.peakBytes()
 	}
+	return max(h.readPeak(), h.finalPeak.Load(), h.watch.peak.Load())
+}
+
+// readPeak is the cgroup's high-water mark, 0 once the file is closed.
+func (h *cgroupHandle) readPeak() int64 {
 	var buf [32]byte
 	n, err := h.peakF.ReadAt(buf[:], 0)
 	if n == 0 && err != nil {
-		return h.watch.peak.Load()
+		return 0
 	}
 	v, _ := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
-	return max(v, h.watch.peak.Load())
+	return v
 }
 
 // oomKilled is asked after the process exited, so the attach is over (or
@@ -340,6 +350,13 @@ func (h *cgroupHandle) oomKilled() bool {
 	if !h.attached {
 		return false
 	}
+	// Read the file first: if close removed it already, it stored the
+	// answer before.
+	return h.readOOM() || h.finalOOM.Load()
+}
+
+// readOOM reads the cgroup's OOM kill count; false when it is gone.
+func (h *cgroupHandle) readOOM() bool {
 	file, key := "memory.oom_control", "oom_kill "
 	if h.v2 {
 		file, key = "memory.events", "oom_kill "
@@ -360,6 +377,10 @@ func (h *cgroupHandle) oomKilled() bool {
 func (h *cgroupHandle) close() {
 	<-h.ready
 	h.watch.close()
+	if h.attached {
+		h.finalPeak.Store(h.readPeak())
+		h.finalOOM.Store(h.readOOM())
+	}
 	if h.peakF != nil {
 		h.peakF.Close()
 	}

@@ -148,4 +148,11 @@ func TestCgroupAttachedEnforced(t *testing.T) {
 	if _, err := os.Stat(ch.dir); !os.IsNotExist(err) {
 		t.Fatalf("cgroup dir left behind: %v", err)
 	}
+	// reap may close the handle before serve asks: the answers stay.
+	if !h.oomKilled() {
+		t.Fatal("oomKilled false once the cgroup was removed")
+	}
+	if p := h.peakBytes(); p < 100<<20 {
+		t.Fatalf("peak %d bytes once the cgroup was removed", p)
+	}
 }

@@ -1,12 +1,14 @@
 package function
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"sluice/internal/arn"
@@ -180,6 +182,67 @@ func (s *Service) get(tx storage.ReadTx, name string) (*record, error) {
 		return nil, fmt.Errorf("function: decode record %s: %w", name, err)
 	}
 	return &r, nil
+}
+
+// recordCache keeps the decoded record of each stored function and
+// version record, keyed by its storage key and checked against the stored
+// bytes: a warm Invoke still reads its record in a snapshot (so an update,
+// a delete or a new version is seen by the next Invoke exactly as
+// before), but decodes it again only when its bytes changed. There is
+// nothing to invalidate: a stale entry never matches the bytes read.
+// Records it returns are shared: their readers must not modify them
+// (the Invoke path only reads; writers decode their own with get).
+type recordCache struct {
+	mu sync.Mutex
+	m  map[string]cachedRecord
+}
+
+type cachedRecord struct {
+	raw []byte
+	r   *record
+}
+
+// maxCachedRecords bounds the cache; when full it starts over (deleted
+// functions' entries would otherwise stay forever).
+const maxCachedRecords = 4096
+
+func (c *recordCache) decode(key, v []byte) (*record, error) {
+	c.mu.Lock()
+	e, ok := c.m[string(key)]
+	c.mu.Unlock()
+	if ok && bytes.Equal(e.raw, v) {
+		return e.r, nil
+	}
+	var r record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedRecords {
+		c.m = map[string]cachedRecord{}
+	}
+	c.m[string(key)] = cachedRecord{raw: bytes.Clone(v), r: &r}
+	c.mu.Unlock()
+	return &r, nil
+}
+
+// getShared is get for readers that do not modify the record (Invoke):
+// the decoded record comes from recordCache when the stored bytes are the
+// same.
+func (s *Service) getShared(tx storage.ReadTx, name string) (*record, error) {
+	k := functionKey(name)
+	v, err := tx.Get(k)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, s.notFound(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.recs.decode(k, v)
+	if err != nil {
+		return nil, fmt.Errorf("function: decode record %s: %w", name, err)
+	}
+	return r, nil
 }
 
 func put(tx storage.Tx, r *record) error {

@@ -143,8 +143,15 @@ func putAlias(tx storage.Tx, a *aliasRecord) error {
 // weight, as Lambda does per invocation when pick is set). The function
 // must exist whatever the qualifier (ResourceNotFoundException naming the
 // unqualified function otherwise).
+//
+// With pick (Invoke), $LATEST's record is shared (getShared): the caller
+// must not modify it.
 func (s *Service) target(tx storage.ReadTx, name, q string, pick bool) (*record, *aliasRecord, error) {
-	latest, err := s.get(tx, name)
+	get := s.get
+	if pick {
+		get = s.getShared
+	}
+	latest, err := get(tx, name)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -44,6 +44,8 @@ func (h *Handler) invoke(c *call) error {
 		LogTail:       logType == "Tail",
 		DryRun:        typ == "DryRun",
 		TraceID:       c.r.Header.Get("X-Amzn-Trace-Id"),
+		// Checked above, with the edge's message.
+		PayloadChecked: true,
 	})
 	if err != nil {
 		return err
