@@ -49,6 +49,21 @@ type Lineage struct {
 	Chain []string
 }
 
+// Then is the lineage of a request made by the invocation invocationID
+// (with trace id traceID) that l caused: same root request, the chain one
+// longer. A lineage without a root request (an invocation no S3 request
+// caused, such as a direct Invoke) starts its chain at the invocation.
+func (l Lineage) Then(invocationID, traceID string) Lineage {
+	out := Lineage{RequestID: l.RequestID, TraceID: l.TraceID, Chain: append(append([]string(nil), l.Chain...), invocationID)}
+	if out.RequestID == "" {
+		out.RequestID = invocationID
+	}
+	if out.TraceID == "" {
+		out.TraceID = traceID
+	}
+	return out
+}
+
 // Envelope is what gets enqueued for one matching destination: the AWS
 // payload exactly as the destination will receive it, plus what Sluice needs
 // to deliver it and to account for it. Only Payload ever leaves Sluice.

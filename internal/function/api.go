@@ -1,5 +1,7 @@
 package function
 
+import "sluice/internal/event"
+
 // Configuration is Lambda's FunctionConfiguration, with its JSON names, so
 // the edge can write it as is.
 type Configuration struct {
@@ -185,6 +187,11 @@ type Current struct {
 	FunctionARN  string
 	RequestID    string // "" while the instance is idle
 	TraceID      string
+	// Lineage is the invocation's cause with the invocation appended:
+	// what the function's own requests carry, so that the events they
+	// cause count toward the request that started the chain (the wait
+	// API follows them).
+	Lineage event.Lineage
 }
 
 // LogOptions tune Logs.

@@ -409,7 +409,7 @@ func (s *Service) attempt(ctx context.Context, p *pump, r *record, l storage.Lea
 		}
 		r = tr
 	}
-	out, err := s.run(ctx, r, invocation{requestID: inv.RequestID, payload: inv.Payload, traceID: inv.Lineage.TraceID, invokedARN: invoked})
+	out, err := s.run(ctx, r, invocation{requestID: inv.RequestID, payload: inv.Payload, traceID: inv.Lineage.TraceID, invokedARN: invoked, lineage: inv.Lineage})
 	now = s.clock.Now()
 	if err != nil || out.FunctionError != "" {
 		select {

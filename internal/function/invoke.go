@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"sluice/internal/event"
 )
 
 // pool is one function's instances. Guarded by Service.mu.
@@ -256,6 +258,10 @@ type invocation struct {
 	clientContext string
 	traceID       string
 	logTail       bool
+	// lineage is what caused the invocation (an S3 request, the
+	// invocations before it); the function's own requests carry it on
+	// with this invocation appended (Current.Lineage).
+	lineage event.Lineage
 }
 
 // traceID makes the Lambda-Runtime-Trace-Id of an invocation in X-Ray's
@@ -362,7 +368,8 @@ func billed(d time.Duration) int64 {
 func (s *Service) serve(ctx context.Context, r *record, inst *instance, iv invocation, initDur time.Duration, cold bool) (InvokeOutput, bool) {
 	trace := s.traceID(iv.traceID)
 	s.mu.Lock()
-	inst.current = Current{FunctionName: r.Name, FunctionARN: s.arnOf(r.Name), RequestID: iv.requestID, TraceID: trace}
+	inst.current = Current{FunctionName: r.Name, FunctionARN: s.arnOf(r.Name), RequestID: iv.requestID, TraceID: trace,
+		Lineage: iv.lineage.Then(iv.requestID, trace)}
 	s.mu.Unlock()
 	o := inst.out
 	o.tail.reset()

@@ -36,7 +36,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *request, op operation) 
 		}
 		return err
 	}
-	withOrigin(r, res)
+	h.withOrigin(r, res)
 	return h.preparePayload(r, res)
 }
 

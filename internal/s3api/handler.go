@@ -28,7 +28,10 @@ type Config struct {
 	Objects *object.Service
 	// Notifications serves ?notification; nil answers NotImplemented.
 	Notifications Notifications
-	Verifier      *auth.Verifier
+	// Lineage tells which invocation chain an access key's request belongs
+	// to (a function's session while it serves an invocation); nil: none.
+	Lineage  InvocationLineage
+	Verifier *auth.Verifier
 	// Region is the one region this server serves (SLUICE_REGION); empty
 	// means us-east-1.
 	Region string

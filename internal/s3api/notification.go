@@ -22,6 +22,12 @@ type Notifications interface {
 	GetConfiguration(ctx context.Context, bucket string) (*notify.Configuration, error)
 }
 
+// InvocationLineage finds the invocation chain a request belongs to from
+// its access key (function.Service.CurrentInvocation, wired by the server).
+type InvocationLineage interface {
+	Lineage(accessKeyID string) (event.Lineage, bool)
+}
+
 // eventBridgeWarning is sent with a configuration that has
 // EventBridgeConfiguration: S3 accepts it, and so does Sluice, but nothing
 // is delivered for it, which the user should not have to discover.
@@ -113,8 +119,10 @@ func notifyError(err error) error {
 
 // withOrigin puts who made the request into its context (event.Origin),
 // so that every object change reports the same requester, client address
-// and request ids in its event records.
-func withOrigin(r *request, res *auth.Result) {
+// and request ids in its event records. A request made by a function
+// invocation carries that invocation's lineage, so the records it causes
+// count toward the request that started the chain.
+func (h *Handler) withOrigin(r *request, res *auth.Result) {
 	ip := r.RemoteAddr
 	if host, _, err := net.SplitHostPort(ip); err == nil {
 		ip = host
@@ -122,6 +130,11 @@ func withOrigin(r *request, res *auth.Result) {
 	o := event.Origin{RequestID: r.requestID, HostID: r.hostID, SourceIP: strings.TrimPrefix(ip, "::ffff:")}
 	if res != nil {
 		o.PrincipalID = res.Principal
+		if h.cfg.Lineage != nil {
+			if l, ok := h.cfg.Lineage.Lineage(res.AccessKeyID); ok {
+				o.Lineage = l
+			}
+		}
 	}
 	r.Request = r.Request.WithContext(event.WithOrigin(r.Context(), o))
 }

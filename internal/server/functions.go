@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"sluice/internal/auth"
+	"sluice/internal/event"
 	"sluice/internal/function"
 	"sluice/internal/iamapi"
 	"sluice/internal/lambdaapi"
@@ -144,3 +145,21 @@ func (s *Server) buildFunctions(objects *object.Service) error {
 
 // Functions is the server's function service (tests inspect it).
 func (s *Server) Functions() *function.Service { return s.functions }
+
+// invocationLineage gives the S3 edge the lineage of the invocation a
+// function session's access key serves (s3api.InvocationLineage), so that
+// the events a function's writes cause count toward the request that
+// started the chain and the wait API follows them. The function service
+// is built after the S3 handler, before any request is served.
+type invocationLineage struct{ s *Server }
+
+func (l invocationLineage) Lineage(accessKeyID string) (event.Lineage, bool) {
+	if l.s.functions == nil {
+		return event.Lineage{}, false
+	}
+	c, ok := l.s.functions.CurrentInvocation(accessKeyID)
+	if !ok || c.RequestID == "" {
+		return event.Lineage{}, false
+	}
+	return c.Lineage, true
+}

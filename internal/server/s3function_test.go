@@ -66,6 +66,15 @@ func TestS3InvokesFunction(t *testing.T) {
 	if err := notify(); err != nil {
 		t.Fatal(err)
 	}
+	// The function's own write into "seen" notifies a queue: the wait
+	// for the upload follows it (the function's request carries the
+	// upload's lineage), so it returns only once that record is in too.
+	_, seenARN := e.queue("seen-events", "seen", true)
+	if _, err := e.s3.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("seen"),
+		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{
+			queueConfig("seen", seenARN, []s3types.Event{"s3:ObjectCreated:*"}, "", "")}}}); err != nil {
+		t.Fatal(err)
+	}
 	put, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("incoming/cat 1.jpg"),
 		Body: strings.NewReader("meow")})
 	if err != nil {
@@ -73,8 +82,18 @@ func TestS3InvokesFunction(t *testing.T) {
 	}
 	putID, _ := awsmiddleware.GetRequestIDMetadata(put.ResultMetadata)
 	res := e.wait(putID, "20s")
-	if !res.Complete || len(res.Records) != 1 || res.Records[0].State != dispatch.StateDelivered.String() {
-		t.Fatalf("wait = %+v, want the one invocation delivered", res)
+	if !res.Complete || len(res.Records) != 2 {
+		t.Fatalf("wait = %+v, want the invocation and the record its write caused", res)
+	}
+	kinds := map[string]string{}
+	for _, r := range res.Records {
+		if r.State != dispatch.StateDelivered.String() {
+			t.Fatalf("wait: record %+v not delivered", r)
+		}
+		kinds[r.Kind] = r.Destination
+	}
+	if kinds["queue"] != seenARN || kinds["function"] == "" {
+		t.Fatalf("wait records by kind %v, want the function and %s", kinds, seenARN)
 	}
 	// Delivered means the invocation finished: its write is there already.
 	g, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("seen"), Key: aws.String("photos/incoming/cat+1.jpg")})

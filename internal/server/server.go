@@ -181,6 +181,7 @@ func New(cfg Config) (*Server, error) {
 	s3 := s3api.New(s3api.Config{
 		Objects:       objects,
 		Notifications: s.dispatch,
+		Lineage:       invocationLineage{s},
 		Verifier:      &auth.Verifier{Keys: s.keys, Clock: cfg.Clock},
 		Region:        cfg.Region,
 		Domains:       s.cfg.Domains,
