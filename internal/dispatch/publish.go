@@ -151,14 +151,3 @@ func (s *Service) enqueueEnvelope(tx storage.Tx, queue string, env *event.Envelo
 	}})
 	return err
 }
-
-// markFunctionQueue remembers that a function's delivery queue is in use
-// (the delivery view lists them). It reads first so that concurrent
-// publishers to one function do not all write the same key.
-func (s *Service) markFunctionQueue(tx storage.Tx, functionARN string) error {
-	k := []byte(functionPrefix + functionARN)
-	if _, err := tx.Get(k); err == nil || !errors.Is(err, storage.ErrNotFound) {
-		return err
-	}
-	return tx.Set(k, []byte{1})
-}

@@ -310,15 +310,6 @@ func (h *cgroupHandle) done() bool {
 	}
 }
 
-func readInt(path string) int64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	return n
-}
-
 // peakBytes is one pread of the held-open peak file (opening a cgroup
 // file per invoke was half of serve's CPU), or, before the move, the
 // watchdog's measure.
