@@ -552,6 +552,32 @@ class Functions(ServerTest):
         self.assertNotIn("FunctionError", out)
         self.assertEqual(json.loads(out["Payload"].read()), {"n": 42, "fn": "node", "left": True})
 
+    def test_node_handler_with_aws_sdk(self):
+        """`sluice runtimes install-node-sdk` puts @aws-sdk v3 clients where
+        nodejs functions require them, as on Lambda; the client talks to
+        Sluice with the function's own session."""
+        import json
+        import shutil
+        if not shutil.which("node") or not shutil.which("npm"):
+            self.skipTest("node or npm is not installed")
+        res = subprocess.run([SLUICE, "runtimes", "install-node-sdk", "@aws-sdk/client-sts"],
+                             env=dict(self.server.cli_env(self.tmp.name), SLUICE_DATA=self.server.data_dir),
+                             capture_output=True, text=True, timeout=240)
+        if res.returncode != 0 and "ENOTFOUND" in res.stdout + res.stderr:
+            self.skipTest("the npm registry is not reachable: " + res.stderr[-300:])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        src = ('const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");\n'
+               'exports.handler = async () => (await new STSClient({}).send(new GetCallerIdentityCommand({}))).Arn;\n')
+        path = os.path.join(self.tmp.name, "nodesdk.zip")
+        self.zip_files(path, {"index.js": src})
+        with open(path, "rb") as f:
+            self.lam.create_function(FunctionName="node-sdk", Runtime="nodejs20.x", Handler="index.handler",
+                                     Role=self.role_arn, Code={"ZipFile": f.read()}, Timeout=30)
+        out = self.lam.invoke(FunctionName="node-sdk", Payload=b"{}")
+        body = out["Payload"].read()
+        self.assertNotIn("FunctionError", out, body)
+        self.assertEqual(json.loads(body), "arn:aws:sts::000000000000:assumed-role/fn-role/node-sdk")
+
     def test_boto3_bulk_and_errors(self):
         import json
         with open(self.go_zip, "rb") as f:

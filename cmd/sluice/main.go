@@ -26,6 +26,8 @@ Commands:
   bench    measure throughput and latency beside the machine's limits (see sluice bench -h)
   logs     print a function's log: sluice logs NAME [--follow]
   wait     wait until a request's event records are delivered: sluice wait REQUEST_ID [--timeout 10s]
+  runtimes install-node-sdk [PACKAGE...]
+           install the @aws-sdk v3 clients from npm for nodejs functions
 
 Every flag also has an environment variable, shown in its help.
 `
@@ -46,6 +48,8 @@ func main() {
 		err = logs(os.Args[2:], os.Stdout, os.Stderr)
 	case "wait":
 		err = wait(os.Args[2:], os.Stdout, os.Stderr)
+	case "runtimes":
+		err = runtimesCmd(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return
