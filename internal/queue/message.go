@@ -222,6 +222,17 @@ func (s *Service) validateSend(r *record, in *SendInput, now time.Time) (time.Ti
 }
 
 func (s *Service) storedMessage(r *record, in *SendInput, visibleAt time.Time) (storage.Message, SendResult) {
+	m, id := s.newMessage(r, in, visibleAt)
+	m.Body = []byte(in.Body)
+	return m, SendResult{MessageID: id, MD5OfBody: MD5OfBody(in.Body), MD5OfAttributes: MD5OfAttributes(in.Attributes)}
+}
+
+// newMessage is storedMessage without the body and the digests, for
+// EnqueueTx, which stores its caller's body bytes as they are and whose
+// caller only wants the MessageId (the MD5s a receiver sees are computed
+// at receive time from the stored body): an event record is enqueued on
+// every notifying PUT, so a digest and a body copy there are pure cost.
+func (s *Service) newMessage(r *record, in *SendInput, visibleAt time.Time) (storage.Message, string) {
 	id := newUUID()
 	meta := map[string]string{metaID: id, metaSource: s.ARN(r.Name)}
 	if in.SenderID != "" {
@@ -234,8 +245,7 @@ func (s *Service) storedMessage(r *record, in *SendInput, visibleAt time.Time) (
 		raw, _ := json.Marshal(in.Attributes)
 		meta[metaAttrs] = string(raw)
 	}
-	return storage.Message{Body: []byte(in.Body), Attributes: meta, VisibleAt: visibleAt},
-		SendResult{MessageID: id, MD5OfBody: MD5OfBody(in.Body), MD5OfAttributes: MD5OfAttributes(in.Attributes)}
+	return storage.Message{Attributes: meta, VisibleAt: visibleAt}, id
 }
 
 // Send stores one message. It is durable when Send returns nil. Errors:
@@ -313,11 +323,14 @@ func (s *Service) EnqueueTx(tx storage.Tx, name string, body []byte, senderID st
 	if err != nil {
 		return "", err
 	}
-	m, res := s.storedMessage(r, &in, visibleAt)
+	m, id := s.newMessage(r, &in, visibleAt)
+	// tx.Enqueue encodes the message at once and keeps no reference to
+	// it, so the caller's body can be stored without a second copy.
+	m.Body = body
 	if _, err := tx.Enqueue(r.storageName(), m); err != nil {
 		return "", err
 	}
-	return res.MessageID, nil
+	return id, nil
 }
 
 // Receipt handles. An SQS ReceiptHandle is the standard base64 of
