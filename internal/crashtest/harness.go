@@ -89,10 +89,32 @@ func (e *Env) Rand(stream uint64) *rand.Rand {
 // Ticker is a logical clock: each call to Next returns a larger number.
 // "Op A ended before op B started" is decided on ticks, which is exactly
 // the real-time order a linearizable store must respect.
-type Ticker struct{ n atomic.Uint64 }
+type Ticker struct {
+	// mu is held shared by Next and exclusively by Freeze, so that no
+	// tick is handed out while a crash image is cut.
+	mu sync.RWMutex
+	n  atomic.Uint64
+}
 
 // Next returns the next tick.
-func (t *Ticker) Next() uint64 { return t.n.Add(1) }
+func (t *Ticker) Next() uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.n.Add(1)
+}
+
+// Freeze runs cut (taking a crash image) while no tick is handed out, and
+// returns the tick of the cut. An operation whose acknowledgement tick is
+// below it was acknowledged before cut began; one that asks for its start
+// or end tick meanwhile gets a tick above it (it may or may not be in the
+// image, as for any operation in flight). A tick taken only before or
+// only after the cut would misjudge operations that end while it runs.
+func (t *Ticker) Freeze(cut func()) uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cut()
+	return t.n.Add(1)
+}
 
 // Target is the system under test: something that starts on its persisted
 // state and can be crashed.

@@ -151,10 +151,9 @@ func (m *Mem) takeImage(at string) {
 	if cfg.UnsyncedDataPercent > 0 {
 		cfg.RNG = m.rng
 	}
-	m.image = m.fs.CrashClone(cfg)
-	// The tick is taken after the image: an operation that ended before
-	// it finished before the image was cut.
-	m.imageTick = m.ticks.Next()
+	// No tick is handed out while the image is cut (Ticker.Freeze): an
+	// operation acknowledged below the image's tick ended before the cut.
+	m.imageTick = m.ticks.Freeze(func() { m.image = m.fs.CrashClone(cfg) })
 	m.imageAt = at
 	close(m.crashed)
 }
