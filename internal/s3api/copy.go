@@ -108,15 +108,11 @@ func parseCopySourceCondition(hd http.Header) object.CopySourceCondition {
 }
 
 type copyObjectResult struct {
-	XMLName           xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CopyObjectResult"`
-	ETag              string   `xml:"ETag"`
-	LastModified      string   `xml:"LastModified"`
-	ChecksumType      string   `xml:"ChecksumType,omitempty"`
-	ChecksumCRC32     string   `xml:"ChecksumCRC32,omitempty"`
-	ChecksumCRC32C    string   `xml:"ChecksumCRC32C,omitempty"`
-	ChecksumCRC64NVME string   `xml:"ChecksumCRC64NVME,omitempty"`
-	ChecksumSHA1      string   `xml:"ChecksumSHA1,omitempty"`
-	ChecksumSHA256    string   `xml:"ChecksumSHA256,omitempty"`
+	XMLName      xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CopyObjectResult"`
+	ETag         string   `xml:"ETag"`
+	LastModified string   `xml:"LastModified"`
+	ChecksumType string   `xml:"ChecksumType,omitempty"`
+	checksumXML
 }
 
 // copyObject is CopyObject (PUT with x-amz-copy-source).
@@ -176,18 +172,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *request) error {
 	out := copyObjectResult{ETag: quoteETag(obj.ETag), LastModified: xmlTime(obj.LastModified)}
 	if c := obj.Checksum; c != nil {
 		out.ChecksumType = checksumTypeOf(c)
-		switch c.Algorithm {
-		case object.CRC32:
-			out.ChecksumCRC32 = c.Value
-		case object.CRC32C:
-			out.ChecksumCRC32C = c.Value
-		case object.CRC64NVME:
-			out.ChecksumCRC64NVME = c.Value
-		case object.SHA1:
-			out.ChecksumSHA1 = c.Value
-		case object.SHA256:
-			out.ChecksumSHA256 = c.Value
-		}
+		out.checksumXML = newChecksumXML(c)
 	}
 	if src.versionID != "" {
 		w.Header().Set("x-amz-copy-source-version-id", src.versionID)
