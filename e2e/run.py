@@ -12,6 +12,7 @@ boto3.
 """
 
 import hashlib
+import io
 import os
 import re
 import signal
@@ -916,9 +917,24 @@ class SyncBothWays(ServerTest):
     def transfers(output, verb):
         return [line for line in output.splitlines() if line.startswith(verb + ":")]
 
-    @unittest.skip("KNOWN BUG, open in issue 4: since 16:40 UTC on 2026-11-22 `aws s3 sync` of this tree "
-                   "intermittently hangs with one upload left (urllib3: MissingHeaderBodySeparatorDefect on a "
-                   "PutObject answer after Expect: 100-continue), even one request at a time; it passed until then")
+    def test_empty_then_nonempty_put_on_one_connection(self):
+        """botocore sends Expect: 100-continue on an empty PUT too; unless
+        the server answers it with 100 Continue first, the next PUT on that
+        pooled connection is parsed without its status line and hangs
+        (boto/botocore#3755). One connection, a short read timeout, no
+        retries: a hang fails here in seconds."""
+        s3 = self.server.client(max_pool_connections=1, read_timeout=5, retries={"total_max_attempts": 1})
+        s3.create_bucket(Bucket="expect-empty")
+        for i in range(3):
+            empty = os.path.join(self.tmp.name, "empty%d" % i)
+            open(empty, "wb").close()
+            with open(empty, "rb") as fh:
+                s3.put_object(Bucket="expect-empty", Key="e%d" % i, Body=fh)
+            body = os.urandom(2000 + i)
+            r = s3.put_object(Bucket="expect-empty", Key="n%d" % i, Body=io.BytesIO(body))
+            self.assertEqual(r["ETag"], '"%s"' % hashlib.md5(body).hexdigest())
+            self.assertEqual(s3.get_object(Bucket="expect-empty", Key="n%d" % i)["Body"].read(), body)
+
     def test_sync_up_down_and_again(self):
         self.s3.create_bucket(Bucket=self.bucket)
         src = os.path.join(self.tmp.name, "src")

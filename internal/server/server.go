@@ -204,7 +204,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           s.withPhaseTimeouts(s.routes(s3, sqs)),
+		Handler:           withEmptyBodyContinue(s.withPhaseTimeouts(s.routes(s3, sqs))),
 		ReadHeaderTimeout: max(cfg.ReadHeaderTimeout, 0),
 		IdleTimeout:       max(cfg.IdleTimeout, 0),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
