@@ -20,7 +20,11 @@ import (
 // bucket notifications to a queue, consumed the way users consume them.
 //
 //   - put-plain @c: small PUTs to a bucket without notifications (the
-//     baseline throughput);
+//     baseline throughput), run again as put-plain-after once the
+//     notifying steps are done; the baseline is the mean of the two;
+//   - put-notify-idle @c: the same PUTs to a bucket that sends every
+//     ObjectCreated event to a queue nobody consumes during the step
+//     (what publishing costs the PUT path: the aim);
 //   - put-notify @c: the same PUTs to a bucket whose configuration sends
 //     every ObjectCreated event to a queue, while consumers drain it;
 //   - event @c: for the PUTs of put-notify @c, the latency from the start
@@ -549,6 +553,11 @@ func runEventSteps(ctx context.Context, cfg Config, s3c *s3Client, sqsc *sqsClie
 		if err := measured("put-notify", "event", c, closedPuts(ctx, "put-notify", s3c, notifying, bodies, c, cfg.Duration, tr)); err != nil {
 			return err
 		}
+		// The baseline again, now that the store holds the notifying
+		// steps' objects and events too: the notifying steps ran on a
+		// larger LSM than the first baseline (more sstables per point
+		// read, more compaction), so the ratio uses the mean of both.
+		show(closedPuts(ctx, "put-plain-after", s3c, plain, bodies, c, cfg.Duration, nil))
 	}
 	tr.reset()
 	return measured("put-paced", "event-paced", 1, pacedPuts(ctx, "put-paced", s3c, notifying, bodies, pacedRate, cfg.Duration, tr))
@@ -595,22 +604,48 @@ func evaluateEventAims(steps []Step, del []Delivery, ev string, extraMs float64)
 		}
 	}
 	aims = append(aims, a)
-	for _, v := range []struct{ name, op, what string }{
-		{"notify_put_share_c32", "put-notify-idle", "consumers detached"},
-		{"notify_put_share_c32_consumed", "put-notify", "4 consumers receiving and deleting on the same cores"},
+	// The aim is what publishing costs the PUT path: consumers detached.
+	// The consumed row shares the two cores between the PUTs and a second
+	// workload (consumers receiving, parsing and deleting every event over
+	// HTTP, client side included), so it is reported beside the aim, not
+	// judged by it.
+	for _, v := range []struct {
+		name, op, what string
+		judged         bool
+	}{
+		{"notify_put_share_c32", "put-notify-idle", "consumers detached", true},
+		{"notify_put_share_c32_consumed", "put-notify", "4 consumers receiving and deleting on the same cores", false},
 	} {
 		a = Aim{Name: v.name, Status: "n/a", Bound: aimNotifyShare, Text: "PUT/s with notifications @32 (" + v.what + "): not measured"}
-		if p, ok := findStep(steps, "put-plain", aimConcurrency); ok {
-			if n, ok := findStep(steps, v.op, aimConcurrency); ok && p.PerSecond > 0 {
-				a.Value = n.PerSecond / p.PerSecond
-				a.Status = status(a.Value >= aimNotifyShare, p, n)
+		if p, base, ok := plainBaseline(steps, aimConcurrency); ok {
+			if n, ok := findStep(steps, v.op, aimConcurrency); ok && base > 0 {
+				a.Value = n.PerSecond / base
+				a.Status = status(a.Value >= aimNotifyShare, append(p, n)...)
 				a.Text = fmt.Sprintf("@32: PUT/s with notifications (%s) %s vs without %s = %.3f (aim >= %.2f)%s",
-					v.what, thousands(n.PerSecond), thousands(p.PerSecond), a.Value, aimNotifyShare, errorNote(p, n))
+					v.what, thousands(n.PerSecond), thousands(base), a.Value, aimNotifyShare, errorNote(append(p, n)...))
+				if !v.judged {
+					a.Status = "info"
+					a.Text += " [not an aim: the cores are shared with the consumers' work]"
+				}
 			}
 		}
 		aims = append(aims, a)
 	}
 	return aims
+}
+
+// plainBaseline is the PUT/s without notifications at concurrency c: the
+// mean of put-plain (before the notifying steps) and put-plain-after
+// (after them) when both ran, else put-plain alone.
+func plainBaseline(steps []Step, c int) ([]Step, float64, bool) {
+	before, ok := findStep(steps, "put-plain", c)
+	if !ok {
+		return nil, 0, false
+	}
+	if after, ok := findStep(steps, "put-plain-after", c); ok {
+		return []Step{before, after}, (before.PerSecond + after.PerSecond) / 2, true
+	}
+	return []Step{before}, before.PerSecond, true
 }
 
 func arrivalName(ev string) string {

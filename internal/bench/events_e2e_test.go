@@ -56,7 +56,7 @@ func TestRunEventsAgainstSluice(t *testing.T) {
 			t.Errorf("step %s @%d = %+v, want a clean step", s.Op, s.Concurrency, s)
 		}
 	}
-	want := "put-plain put-notify-idle put-notify event put-plain put-notify-idle put-notify event put-paced event-paced"
+	want := "put-plain put-notify-idle put-notify event put-plain-after put-plain put-notify-idle put-notify event put-plain-after put-paced event-paced"
 	if got := strings.Join(ops, " "); got != want {
 		t.Fatalf("steps %q, want %q", got, want)
 	}
