@@ -23,7 +23,13 @@ type Limits struct {
 	// FsyncDir and fdatasync-ing it.
 	FsyncP50Ms float64 `json:"fsync_p50_ms"`
 	FsyncP99Ms float64 `json:"fsync_p99_ms"`
-	FsyncDir   string  `json:"fsync_dir"`
+	// FsyncIdleP50Ms is f after an idle pause: the same append and
+	// fdatasync, each after the process slept fsyncIdlePause. Not an aim's
+	// term: it shows what the first commit after a quiet moment costs on
+	// this machine (a request at concurrency 1 arrives at an idle server),
+	// which back-to-back samples (f) do not.
+	FsyncIdleP50Ms float64 `json:"fsync_idle_p50_ms"`
+	FsyncDir       string  `json:"fsync_dir"`
 	// LoopbackP50Ms is L: p50 of a GET with an empty 200 response from a
 	// trivial net/http server in this process.
 	LoopbackP50Ms float64 `json:"loopback_p50_ms"`
@@ -39,10 +45,15 @@ const fsyncRecordBytes = 1300
 // ceilingConcurrency is the concurrency at which C is measured.
 const ceilingConcurrency = 32
 
+// fsyncIdlePause is the sleep before each sample of FsyncIdleP50Ms: as
+// long as the SQS poll step's gap before its send.
+const fsyncIdlePause = 2 * time.Millisecond
+
 // measureFsync appends a record and fdatasyncs it iterations times in a
-// fresh file in dir and returns the latencies. The first few
-// samples are dropped: they include the file's first block allocation.
-func measureFsync(dir string, iterations int) ([]time.Duration, error) {
+// fresh file in dir and returns the latencies; with pause > 0 the process
+// sleeps that long before each sample. The first few samples are dropped:
+// they include the file's first block allocation.
+func measureFsync(dir string, iterations int, pause time.Duration) ([]time.Duration, error) {
 	f, err := os.CreateTemp(dir, ".sluice-bench-fsync-*")
 	if err != nil {
 		return nil, fmt.Errorf("f: %w", err)
@@ -53,6 +64,9 @@ func measureFsync(dir string, iterations int) ([]time.Duration, error) {
 	const warmup = 3
 	lat := make([]time.Duration, 0, iterations)
 	for i := 0; i < iterations+warmup; i++ {
+		if pause > 0 {
+			time.Sleep(pause) // the idle moment being measured, not a wait for a result
+		}
 		start := time.Now()
 		if _, err := f.Write(rec); err != nil {
 			return nil, fmt.Errorf("f: %w", err)
@@ -168,12 +182,16 @@ func measureCeiling(ctx context.Context, client *http.Client, url string, d time
 // server using a transport built like the S3 client's.
 func measureLimits(ctx context.Context, fsyncDir string, fsyncIterations, roundTrips int, ceilingFor time.Duration) (Limits, error) {
 	l := Limits{FsyncDir: fsyncDir}
-	lat, err := measureFsync(fsyncDir, fsyncIterations)
+	lat, err := measureFsync(fsyncDir, fsyncIterations, 0)
 	if err != nil {
 		return l, err
 	}
 	fs := summarize(lat, 0)
 	l.FsyncP50Ms, l.FsyncP99Ms = ms(fs.P50), ms(fs.P99)
+	if lat, err = measureFsync(fsyncDir, max(fsyncIterations/3, 1), fsyncIdlePause); err != nil {
+		return l, err
+	}
+	l.FsyncIdleP50Ms = ms(summarize(lat, 0).P50)
 
 	ts, err := startTrivialServer()
 	if err != nil {

@@ -137,7 +137,7 @@ func TestRunAgainstFakeS3(t *testing.T) {
 		t.Errorf("huge = %+v", rep.Huge)
 	}
 	for _, l := range []Limits{rep.LimitsBefore, rep.LimitsAfter} {
-		if l.FsyncP50Ms <= 0 || l.LoopbackP50Ms <= 0 || l.PostCeiling <= 0 {
+		if l.FsyncP50Ms <= 0 || l.FsyncIdleP50Ms <= 0 || l.LoopbackP50Ms <= 0 || l.PostCeiling <= 0 {
 			t.Errorf("limits not measured: %+v", l)
 		}
 	}
@@ -182,5 +182,22 @@ func TestRunWrongSecretFails(t *testing.T) {
 	_, err := Run(context.Background(), tinyConfig(t, srv.URL, "wrong"))
 	if err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("Run with a wrong secret: error %v, want the bucket creation's 403", err)
+	}
+}
+
+// measureFsync with a pause sleeps before every sample (warm-up included)
+// and returns one latency per measured sample.
+func TestMeasureFsyncPausesBeforeEachSample(t *testing.T) {
+	const n, pause = 5, 3 * time.Millisecond
+	began := time.Now()
+	lat, err := measureFsync(t.TempDir(), n, pause)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lat) != n {
+		t.Fatalf("%d samples, want %d", len(lat), n)
+	}
+	if elapsed := time.Since(began); elapsed < (n+3)*pause {
+		t.Fatalf("took %v, less than the %d pauses of %v", elapsed, n+3, pause)
 	}
 }

@@ -18,8 +18,8 @@ func evaluateSQSAims(steps []Step, lim Limits) []Aim {
 	if p, ok := findStep(steps, "poll", 1); ok {
 		a.Value = p.P50Ms
 		a.Status = status(p.P50Ms <= bound, p)
-		a.Text = fmt.Sprintf("send-to-waiting-receive p50 = %.3f ms vs f + 4L = %.3f + 4 x %.3f = %.3f ms (p99 %.3f ms)%s",
-			p.P50Ms, lim.FsyncP50Ms, lim.LoopbackP50Ms, bound, p.P99Ms, errorNote(p))
+		a.Text = fmt.Sprintf("send-to-waiting-receive p50 = %.3f ms vs f + 4L = %.3f + 4 x %.3f = %.3f ms (p99 %.3f ms)%s%s",
+			p.P50Ms, lim.FsyncP50Ms, lim.LoopbackP50Ms, bound, p.P99Ms, idleNote(lim), errorNote(p))
 	}
 	aims = append(aims, a)
 
