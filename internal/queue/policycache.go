@@ -9,23 +9,53 @@ import (
 	"sluice/internal/storage"
 )
 
-// policyCache holds each queue's parsed Policy for Allows, which S3 runs
-// for every event record it publishes (issue 6): without it every PUT to
-// a notifying bucket paid a snapshot, a JSON decode of the queue record
-// and a policy parse.
+// genCache maps queue names to values derived from their records: the
+// parsed Policy for Allows (policies), which S3 runs for every event
+// record it publishes (issue 6), and the decoded record for load
+// (loaded), which every ReceiveMessage, DeleteMessageBatch and
+// SendMessageBatch ran in a snapshot of its own. Without them each paid
+// a snapshot and a read (and a JSON decode and a policy parse).
 //
 // Invalidation: every transaction that writes a queue record runs through
 // updateQueue, which forgets the queue before the transaction and again
 // after it returns. An entry is only stored if no forget happened since
 // its load began (the generation check), so an entry loaded before a
 // commit cannot outlive that commit's second forget, and the second forget
-// happens before the API call that changed the policy returns: the very
-// next request sees the new policy. Errors (no such queue) are not
-// cached.
-type policyCache struct {
+// happens before the API call that changed the record returns: the very
+// next request sees the change. Errors (no such queue) are not cached.
+// This relies on the Service being the only writer of its store's queue
+// records, which it is: the server builds one per store.
+type genCache[V any] struct {
 	mu  sync.Mutex
-	gen uint64                  // bumped by every forget
-	m   map[string]cachedPolicy // by queue name
+	gen uint64       // bumped by every forget
+	m   map[string]V // by queue name
+}
+
+func (c *genCache[V]) get(name string) (V, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[name]
+	return e, c.gen, ok
+}
+
+// put stores e unless the cache was invalidated since gen was read.
+func (c *genCache[V]) put(name string, gen uint64, e V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.m == nil {
+		c.m = map[string]V{}
+	}
+	c.m[name] = e
+}
+
+func (c *genCache[V]) forget(name string) {
+	c.mu.Lock()
+	c.gen++
+	delete(c.m, name)
+	c.mu.Unlock()
 }
 
 // cachedPolicy is a queue's parsed policy, or why it has none usable,
@@ -67,39 +97,17 @@ func (v *verdicts) evaluate(p *policy.Policy, k verdictKey) policy.Result {
 	return r
 }
 
-func (c *policyCache) get(name string) (cachedPolicy, uint64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[name]
-	return e, c.gen, ok
-}
-
-// put stores e unless the cache was invalidated since gen was read.
-func (c *policyCache) put(name string, gen uint64, e cachedPolicy) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen {
-		return
-	}
-	if c.m == nil {
-		c.m = map[string]cachedPolicy{}
-	}
-	c.m[name] = e
-}
-
-func (c *policyCache) forget(name string) {
-	c.mu.Lock()
-	c.gen++
-	delete(c.m, name)
-	c.mu.Unlock()
-}
-
 // updateQueue runs a transaction that may write queue name's record,
-// keeping the policy cache correct around it.
+// keeping the caches of records and policies correct around it.
 func (s *Service) updateQueue(ctx context.Context, name string, fn func(tx storage.Tx) error) error {
-	s.policies.forget(name)
-	defer s.policies.forget(name)
+	s.forget(name)
+	defer s.forget(name)
 	return s.store.Update(ctx, fn)
+}
+
+func (s *Service) forget(name string) {
+	s.policies.forget(name)
+	s.loaded.forget(name)
 }
 
 // queuePolicy returns queue name's parsed policy (cached).

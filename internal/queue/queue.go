@@ -55,9 +55,11 @@ type Service struct {
 	mu    sync.Mutex
 	tasks map[string]*moveTask // by task handle; guarded by mu
 
-	// policies caches parsed queue policies for Allows (policycache.go);
-	// it has its own lock, never held with mu.
-	policies policyCache
+	// policies caches parsed queue policies for Allows, loaded the
+	// records load returns (policycache.go); each has its own lock,
+	// never held with mu or another.
+	policies genCache[cachedPolicy]
+	loaded   genCache[*record]
 
 	// records caches decoded queue records for the message paths
 	// (cachedRecord); it has its own lock, never held with mu.
@@ -252,16 +254,27 @@ func (s *Service) cachedRecord(tx storage.ReadTx, name string) (*record, error) 
 	return r, nil
 }
 
-// load reads the queue record in its own snapshot. The record may be
-// shared (cachedRecord): callers must not change it.
+// load returns the queue record as of the latest durable commit: from
+// the loaded cache (genCache: invalidated by every change of the record
+// before the change returns), else read in a snapshot of its own. The
+// record may be shared: callers must not change it.
 func (s *Service) load(ctx context.Context, name string) (*record, error) {
-	var r *record
+	// The generation is read before the snapshot, so that a change
+	// committed after it prevents the put below.
+	r, gen, ok := s.loaded.get(name)
+	if ok {
+		return r, nil
+	}
 	err := s.store.View(ctx, func(tx storage.ReadTx) error {
 		var err error
 		r, err = s.cachedRecord(tx, name)
 		return err
 	})
-	return r, err
+	if err != nil {
+		return nil, err
+	}
+	s.loaded.put(name, gen, r)
+	return r, nil
 }
 
 // newUUID returns a random (version 4) UUID, the form of SQS message ids.
