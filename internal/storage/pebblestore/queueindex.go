@@ -1,6 +1,8 @@
 package pebblestore
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 )
 
@@ -234,24 +236,52 @@ func (qi *queueIndex) untake(ps []picked, now int64) {
 
 // compact rebuilds the heaps when stale items outnumber live ones, so
 // that acknowledged leases and repeated extends do not pile up items
-// until their times come.
+// until their times come. An unforced compaction filters the heap that
+// grew too large, which costs its own length: with a backlog, rebuilding
+// from entries walked every message each time about a thousand leases
+// had been acknowledged. A filtered heap is sorted and rid of duplicates
+// (a sorted slice is a heap), so that it cannot stay over the bound and
+// be compacted again at once.
 func (qi *queueIndex) compact(force bool) {
-	if !force && qi.visible.len() <= 2*qi.counts[stVisible]+1024 &&
-		qi.timed.len() <= 2*(qi.counts[stInFlight]+qi.counts[stDelayed])+1024 {
+	if force {
+		qi.visible.s = qi.visible.s[:0]
+		qi.timed.s = qi.timed.s[:0]
+		for seq, e := range qi.entries {
+			switch {
+			case e.state == stVisible:
+				qi.visible.s = append(qi.visible.s, seq)
+			case !e.leasing:
+				qi.timed.s = append(qi.timed.s, timedItem{at: e.at, seq: seq})
+			}
+		}
+		qi.visible.init()
+		qi.timed.init()
 		return
 	}
-	qi.visible.s = qi.visible.s[:0]
-	qi.timed.s = qi.timed.s[:0]
-	for seq, e := range qi.entries {
-		switch {
-		case e.state == stVisible:
-			qi.visible.s = append(qi.visible.s, seq)
-		case !e.leasing:
-			qi.timed.s = append(qi.timed.s, timedItem{at: e.at, seq: seq})
+	if qi.visible.len() > 2*qi.counts[stVisible]+1024 {
+		live := qi.visible.s[:0]
+		for _, seq := range qi.visible.s {
+			if e := qi.entries[seq]; e != nil && e.state == stVisible {
+				live = append(live, seq)
+			}
 		}
+		clear(qi.visible.s[len(live):])
+		slices.Sort(live)
+		qi.visible.s = slices.Compact(live)
 	}
-	qi.visible.init()
-	qi.timed.init()
+	if qi.timed.len() > 2*(qi.counts[stInFlight]+qi.counts[stDelayed])+1024 {
+		live := qi.timed.s[:0]
+		for _, it := range qi.timed.s {
+			if e := qi.entries[it.seq]; e != nil && e.state != stVisible && !e.leasing && e.at == it.at {
+				live = append(live, it)
+			}
+		}
+		clear(qi.timed.s[len(live):])
+		slices.SortFunc(live, func(a, b timedItem) int {
+			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq))
+		})
+		qi.timed.s = slices.Compact(live)
+	}
 }
 
 // heap is a binary min-heap ordered by less.
