@@ -229,7 +229,10 @@ func parseAuthorization(rest string) (authorization, bool) {
 		return a, false
 	}
 	var seen [3]bool
-	for _, part := range strings.Split(rest, ",") {
+	// strings.Cut instead of strings.Split: no slice per request.
+	for more := true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
 		part = strings.TrimSpace(part)
 		name, val, ok := strings.Cut(part, "=")
 		if !ok {
@@ -268,8 +271,18 @@ type scope struct {
 // accepts any non-empty region (DESIGN.md, Region), so AWS's "the region
 // ... is wrong" never applies.
 func parseCredential(cred string) (scope, string, []Field) {
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[0] == "" || parts[1] == "" || parts[3] == "" {
+	// The five parts in an array rather than a strings.Split slice: no
+	// allocation on every request. n counts all parts, kept or not.
+	var parts [5]string
+	n := 0
+	for more := true; more; n++ {
+		var part string
+		part, cred, more = strings.Cut(cred, "/")
+		if n < len(parts) {
+			parts[n] = part
+		}
+	}
+	if n != 5 || parts[0] == "" || parts[1] == "" || parts[3] == "" {
 		return scope{}, msgCredentialFormat, nil
 	}
 	if parts[2] == "" {
@@ -529,7 +542,35 @@ func headerValue(r *http.Request, name string) string {
 		}
 		return strings.Join(r.TransferEncoding, ",")
 	}
-	return joinValues(r.Header.Values(name))
+	return joinValues(headerValues(r.Header, name))
+}
+
+// headerValues is h.Values(name) for a lower-case signed header name.
+// http.Header.Values canonicalises name into a new string on every call;
+// for the names clients sign (letters, digits and '-') the canonical form
+// is built on the stack here instead, with the same result
+// (TestHeaderValuesCanonical). Anything else goes through net/http.
+func headerValues(h http.Header, name string) []string {
+	var buf [64]byte
+	if len(name) == 0 || len(name) > len(buf) {
+		return h.Values(name)
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case '0' <= c && c <= '9', c == '-':
+		default:
+			return h.Values(name)
+		}
+		buf[i] = c
+		upper = c == '-'
+	}
+	return h[string(buf[:len(name)])] // no allocation for a map lookup
 }
 
 func joinValues(vs []string) string {
@@ -568,16 +609,17 @@ func stripSpaces(s string) string {
 	return b.String()
 }
 
-func canonicalHeaders(r *http.Request, names []string) string {
-	var b strings.Builder
-	b.Grow(64 * len(names)) // typical names and values; one allocation
+// appendCanonicalHeaders appends the canonical headers block (each name,
+// ':', value, '\n') to b, so that it goes straight into the canonical
+// request's buffer.
+func appendCanonicalHeaders(b []byte, r *http.Request, names []string) []byte {
 	for _, n := range names {
-		b.WriteString(n)
-		b.WriteByte(':')
-		b.WriteString(headerValue(r, n))
-		b.WriteByte('\n')
+		b = append(b, n...)
+		b = append(b, ':')
+		b = append(b, headerValue(r, n)...)
+		b = append(b, '\n')
 	}
-	return b.String()
+	return b
 }
 
 func parseSignedHeaders(s string) ([]string, bool) {
@@ -592,6 +634,37 @@ func parseSignedHeaders(s string) ([]string, bool) {
 		names[i] = strings.ToLower(n)
 	}
 	return names, true
+}
+
+// hasNameFold is hasName(names, strings.ToLower(n)) without building the
+// lower-case string when n is ASCII (header names from net/http always are).
+func hasNameFold(names []string, n string) bool {
+	for i := 0; i < len(n); i++ {
+		if n[i] >= 0x80 {
+			return hasName(names, strings.ToLower(n))
+		}
+	}
+	for _, x := range names {
+		if len(x) == len(n) && lowerASCIIEqual(x, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// lowerASCIIEqual reports whether lower == the ASCII lower case of n
+// (same lengths).
+func lowerASCIIEqual(lower, n string) bool {
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func hasName(names []string, n string) bool {
@@ -864,8 +937,8 @@ func (v *Verifier) finish(r *http.Request, res *Result, sc scope, params []query
 			if len(name) < 6 || !strings.EqualFold(name[:6], "x-amz-") {
 				continue
 			}
-			if l := strings.ToLower(name); !hasName(res.SignedHeaders, l) {
-				unsigned = append(unsigned, l)
+			if !hasNameFold(res.SignedHeaders, name) {
+				unsigned = append(unsigned, strings.ToLower(name))
 			}
 		}
 		if len(unsigned) > 0 {
@@ -902,7 +975,6 @@ func (v *Verifier) finish(r *http.Request, res *Result, sc scope, params []query
 	res.SigningKey = v.signingKeys.get(creds.SecretAccessKey, sc.Date, sc.Region, sc.Service)
 
 	query := canonicalQuery(params, res.Presigned)
-	headers := canonicalHeaders(r, res.SignedHeaders)
 	uris := canonicalURIs(r, isS3)
 	// Every request takes this path, so the canonical request is hashed
 	// as it is written and the string to sign and the HMAC are built in
@@ -911,7 +983,11 @@ func (v *Verifier) finish(r *http.Request, res *Result, sc scope, params []query
 	var sts [256]byte
 	for _, uri := range uris {
 		cr := append(crBuf[:0], r.Method...)
-		for _, part := range [...]string{"\n", uri, "\n", query, "\n", headers, "\n", signedStr, "\n", payload} {
+		for _, part := range [...]string{"\n", uri, "\n", query, "\n"} {
+			cr = append(cr, part...)
+		}
+		cr = appendCanonicalHeaders(cr, r, res.SignedHeaders)
+		for _, part := range [...]string{"\n", signedStr, "\n", payload} {
 			cr = append(cr, part...)
 		}
 		crHash := sha256.Sum256(cr)
@@ -928,6 +1004,7 @@ func (v *Verifier) finish(r *http.Request, res *Result, sc scope, params []query
 			return res, nil
 		}
 	}
+	headers := string(appendCanonicalHeaders(nil, r, res.SignedHeaders))
 	firstCR := r.Method + "\n" + uris[0] + "\n" + query + "\n" + headers + "\n" + signedStr + "\n" + payload
 	crHash := sha256.Sum256([]byte(firstCR))
 	firstSTS := Algorithm + "\n" + res.AmzDate + "\n" + res.Scope + "\n" + hex.EncodeToString(crHash[:])

@@ -42,7 +42,7 @@ func awsCreds(c Credentials) aws.Credentials {
 
 // signS3 signs r as the go-v2 S3 client does: x-amz-content-sha256 set
 // and the path escaped once (DisableURIPathEscaping).
-func signS3(t *testing.T, r *http.Request, c Credentials, payload string, at time.Time) {
+func signS3(t testing.TB, r *http.Request, c Credentials, payload string, at time.Time) {
 	t.Helper()
 	r.Header.Set("X-Amz-Content-Sha256", payload)
 	err := v4.NewSigner().SignHTTP(context.Background(), awsCreds(c), r, payload, "s3", "us-east-1", at,
