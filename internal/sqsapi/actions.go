@@ -690,9 +690,10 @@ func (h *Handler) receiveMessage(w *statusWriter, c *call) (any, error) {
 		return nil, err
 	}
 	handles := make([]string, len(msgs))
-	out := struct {
-		Messages []wireMessage `json:",omitempty"`
-	}{}
+	out := &receiveResult{}
+	if len(msgs) > 0 {
+		out.Messages = make([]wireMessage, 0, len(msgs))
+	}
 	for i, m := range msgs {
 		handles[i] = m.ReceiptHandle
 		out.Messages = append(out.Messages, toWire(&m, sysNames, in.MessageAttributeNames))

@@ -94,3 +94,57 @@ func TestAppendSendResult(t *testing.T) {
 		t.Errorf("long id: got %s", got)
 	}
 }
+
+var stringSeeds = []string{
+	"", "plain", `q"<&>\`, "\x00\x01\x1f\b\f\n\r\t", "é✓\u2028\u2029", "\xff\xfe", "a\xc3", "\U0001F600", `{"Records":[{"s3":{}}]}`,
+}
+
+// FuzzAppendJSONString: appendJSONString quotes every string exactly as
+// json.Marshal does.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range stringSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString([]byte("x"), s); string(got[1:]) != string(want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got[1:], want)
+		}
+	})
+}
+
+// The hand-written ReceiveMessage response is byte for byte
+// encoding/json's.
+func TestAppendReceiveResult(t *testing.T) {
+	full := wireMessage{
+		MessageId: "7d2b8a9e-0c1f-4e6a-9b3d-2f1e0a9c8b7d", ReceiptHandle: "czE6cTphYmM6ZGVm+/==", MD5OfBody: "5d41402abc4b2a76b9719d911017c592",
+		Body:                   `{"Records":[{"eventName":"ObjectCreated:Put","s3":{"object":{"key":"a<b>&c"}}}]}` + "\n\u2028\xff",
+		Attributes:             map[string]string{"SenderId": "AIDA", "ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000", "z<": "\x00"},
+		MD5OfMessageAttributes: "d41d8cd98f00b204e9800998ecf8427e",
+		MessageAttributes: map[string]attributeValue{
+			"s":     {DataType: "String", StringValue: "v\"<"},
+			"b":     {DataType: "Binary", BinaryValue: []byte{0, 1, 2, 0xff}},
+			"n":     {DataType: "Number.int", StringValue: "12"},
+			"lists": {DataType: "String", StringListValues: []string{"a", "é"}, BinaryListValues: [][]byte{{1}, nil, {}}},
+			"empty": {},
+		},
+	}
+	for _, r := range []receiveResult{
+		{},
+		{Messages: []wireMessage{}},
+		{Messages: []wireMessage{{}}},
+		{Messages: []wireMessage{{MessageId: "id", ReceiptHandle: "h", MD5OfBody: "m", Body: "b"}, full}},
+		{Messages: []wireMessage{{Attributes: map[string]string{}, MessageAttributes: map[string]attributeValue{}}}},
+	} {
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("appendJSON(%+v)\n got %s\nwant %s", r, got, want)
+		}
+	}
+}
