@@ -102,14 +102,14 @@ func parseMeta(hd http.Header) (object.Meta, error) {
 	}
 	size := 0
 	for name, values := range hd {
-		lname := strings.ToLower(name)
-		if !strings.HasPrefix(lname, metaPrefix) || len(lname) == len(metaPrefix) {
+		_, k, ok := cutPrefixLower(name, metaPrefix)
+		if !ok || k == "" {
 			continue
 		}
 		if m.User == nil {
 			m.User = map[string]string{}
 		}
-		k, v := lname[len(metaPrefix):], strings.Join(values, ",")
+		v := strings.Join(values, ",")
 		m.User[k] = v
 		size += len(k) + len(v)
 	}
@@ -117,6 +117,35 @@ func parseMeta(hd http.Header) (object.Meta, error) {
 		return m, newError(errMetadataTooLarge, "Size", strconv.Itoa(size), "MaxSizeAllowed", strconv.Itoa(maxUserMetadata))
 	}
 	return m, nil
+}
+
+// cutPrefixLower is strings.CutPrefix(strings.ToLower(name), prefix) for
+// a lower-case ASCII prefix, also returning the lower-cased name; it
+// lower-cases (allocates) only names that have the prefix. PutObject
+// looks through every request header twice for prefixes, and most
+// headers have neither.
+func cutPrefixLower(name, prefix string) (lname, rest string, ok bool) {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 { // ToLower's Unicode rules; net/http never lets one through
+			lname = strings.ToLower(name)
+			rest, ok = strings.CutPrefix(lname, prefix)
+			return lname, rest, ok
+		}
+	}
+	if len(name) < len(prefix) {
+		return "", "", false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return "", "", false
+		}
+	}
+	lname = strings.ToLower(name)
+	return lname, lname[len(prefix):], true
 }
 
 // parseContentMD5 decodes Content-MD5; anything but the base64 of 16
@@ -148,8 +177,7 @@ var checksumSizes = map[object.ChecksumAlgorithm]int{
 func parseChecksum(hd http.Header, trailerAlg object.ChecksumAlgorithm) (*object.Checksum, object.ChecksumAlgorithm, error) {
 	var sum *object.Checksum
 	for name, values := range hd {
-		lname := strings.ToLower(name)
-		rest, ok := strings.CutPrefix(lname, "x-amz-checksum-")
+		lname, rest, ok := cutPrefixLower(name, "x-amz-checksum-")
 		if !ok {
 			continue
 		}
