@@ -180,7 +180,17 @@ func (t *tx) read(key []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
-	v, closer, err := t.r.Get(key)
+	r := t.r
+	if t.batch != nil {
+		if _, own := t.writes[string(key)]; !own {
+			// Every write of the attempt goes through set or del, so a
+			// key it did not write is not in its batch, and Batch.Get of
+			// it is DB.Get (same visible sequence number) plus a search
+			// of the batch that allocates an iterator on every call.
+			r = t.s.db
+		}
+	}
+	v, closer, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, storage.ErrNotFound
 	}
