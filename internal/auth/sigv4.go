@@ -1027,7 +1027,7 @@ func (v *Verifier) hashBody(r *http.Request, service string) (string, error) {
 	if r.ContentLength > limit {
 		return "", newErr(KindBodyTooLarge, "MaxMessageLengthExceeded", http.StatusBadRequest, msgTooLarge)
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	data, err := readBody(r.Body, r.ContentLength, limit)
 	r.Body.Close()
 	if err != nil {
 		return "", newErr(KindBodyTooLarge, "IncompleteBody", http.StatusBadRequest,
@@ -1040,6 +1040,24 @@ func (v *Verifier) hashBody(r *http.Request, service string) (string, error) {
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// readBody reads body whole, at most limit+1 bytes (the caller refuses
+// more than limit). A declared length sizes the buffer once instead of
+// io.ReadAll's doubling from 512 bytes (net/http has already bounded such
+// a body to its Content-Length).
+func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength < 0 || contentLength > limit {
+		return io.ReadAll(io.LimitReader(body, limit+1))
+	}
+	data := make([]byte, contentLength)
+	if _, err := io.ReadFull(body, data); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return data, nil
 }
 
 // ParseScope reads the service and region of the credential scope from

@@ -703,3 +703,26 @@ func TestParseScope(t *testing.T) {
 		}
 	}
 }
+
+// readBody reads a body of declared length into a buffer of that size,
+// reports a body shorter than declared, and bounds an undeclared one.
+func TestReadBody(t *testing.T) {
+	got, err := readBody(strings.NewReader("hello"), 5, 10)
+	if err != nil || string(got) != "hello" || cap(got) != 5 {
+		t.Fatalf("declared length: %q cap %d %v", got, cap(got), err)
+	}
+	if _, err := readBody(strings.NewReader("hel"), 5, 10); err != io.ErrUnexpectedEOF {
+		t.Fatalf("short body: %v, want io.ErrUnexpectedEOF", err)
+	}
+	if _, err := readBody(strings.NewReader(""), 5, 10); err != io.ErrUnexpectedEOF {
+		t.Fatalf("empty body declared 5: %v, want io.ErrUnexpectedEOF", err)
+	}
+	got, err = readBody(strings.NewReader(strings.Repeat("x", 50)), -1, 10)
+	if err != nil || len(got) != 11 {
+		t.Fatalf("undeclared length over the limit: %d bytes %v, want limit+1 = 11", len(got), err)
+	}
+	got, err = readBody(strings.NewReader("abc"), -1, 10)
+	if err != nil || string(got) != "abc" {
+		t.Fatalf("undeclared length: %q %v", got, err)
+	}
+}
