@@ -56,7 +56,20 @@ type record struct {
 }
 
 func encodeRecord(r *record) ([]byte, error) {
-	h, ok := appendHeaderFast(make([]byte, 0, 256), r)
+	// The common case writes the header in place, after the format byte
+	// and room for a two-byte uvarint of its length (any header of 128 to
+	// 16383 bytes; the usual one is about 350): one buffer for the whole
+	// record instead of a header buffer, its regrowth and a copy.
+	const lenRoom = 2
+	buf := make([]byte, 1+lenRoom, 1+lenRoom+512+len(r.Inline))
+	buf[0] = recordFormat1
+	if b, ok := appendHeaderFast(buf, r); ok {
+		if n := len(b) - 1 - lenRoom; n >= 1<<7 && n < 1<<14 && len(r.Parts) == 0 {
+			binary.PutUvarint(b[1:1+lenRoom], uint64(n))
+			return append(b, r.Inline...), nil
+		}
+	}
+	h, ok := appendHeaderFast(make([]byte, 0, 512), r)
 	if !ok {
 		var err error
 		h, err = json.Marshal(objectHeader{

@@ -2,8 +2,11 @@ package object
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -193,5 +196,40 @@ func TestHeaderFastMatchesJSON(t *testing.T) {
 				t.Errorf("round trip gave %+v, want %+v", back.Object, r.Object)
 			}
 		})
+	}
+}
+
+// TestEncodeRecordLayout: whichever way encodeRecord builds a record (the
+// header in place, or apart when its length is outside 128..16383 bytes or
+// it needs encoding/json), the bytes are format 1: 0x01, uvarint of the
+// header's length, the header, the inline bytes.
+func TestEncodeRecordLayout(t *testing.T) {
+	lm := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
+	big := map[string]string{}
+	for i := 0; i < 200; i++ {
+		big[string(rune('a'+i%26))+strconv.Itoa(i)] = strings.Repeat("v", 90)
+	}
+	for _, tc := range []struct {
+		name string
+		rec  record
+	}{
+		{"typical", record{Object: Object{VersionID: NullVersion, Size: 3, ETag: "900150983cd24fb0d6963f7d28e17f72", LastModified: lm,
+			Meta: Meta{ContentType: DefaultContentType}, Checksum: &Checksum{Algorithm: CRC64NVME, Value: "AAAAAAAAAAA="}, StorageClass: StorageClassStandard},
+			Inline: []byte("abc")}},
+		{"header over 16 KiB", record{Object: Object{VersionID: NullVersion, LastModified: lm, Meta: Meta{User: big}}, Inline: []byte("x")}},
+		{"json path", record{Object: Object{VersionID: NullVersion, LastModified: lm, Meta: Meta{ContentType: "é"}}, Inline: []byte("y")}},
+	} {
+		r := tc.rec
+		h, err := json.Marshal(objectHeader{VersionID: r.VersionID, Size: r.Size, ETag: r.ETag, LastModified: r.LastModified,
+			Meta: r.Meta, Checksum: r.Checksum, StorageClass: r.StorageClass, Blob: r.Blob, Tags: r.Tags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := binary.AppendUvarint([]byte{recordFormat1}, uint64(len(h)))
+		want = append(append(want, h...), r.Inline...)
+		got, err := encodeRecord(&r)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: encodeRecord = %q, %v\nwant %q", tc.name, got, err, want)
+		}
 	}
 }
