@@ -621,12 +621,12 @@ func evaluateEventAims(steps []Step, del []Delivery, ev string, extraMs float64)
 			if n, ok := findStep(steps, v.op, aimConcurrency); ok && base > 0 {
 				a.Value = n.PerSecond / base
 				a.Status = status(a.Value >= aimNotifyShare, append(p, n)...)
-				a.Text = fmt.Sprintf("@32: PUT/s with notifications (%s) %s vs without %s = %.3f (aim >= %.2f)%s",
-					v.what, thousands(n.PerSecond), thousands(base), a.Value, aimNotifyShare, errorNote(append(p, n)...))
+				bound := fmt.Sprintf("aim >= %.2f", aimNotifyShare)
 				if !v.judged {
-					a.Status = "info"
-					a.Text += " [not an aim: the cores are shared with the consumers' work]"
+					a.Status, bound = "info", "not an aim: the cores are shared with the consumers' work"
 				}
+				a.Text = fmt.Sprintf("@32: PUT/s with notifications (%s) %s vs without %s = %.3f (%s)%s",
+					v.what, thousands(n.PerSecond), thousands(base), a.Value, bound, errorNote(append(p, n)...))
 			}
 		}
 		aims = append(aims, a)
