@@ -139,6 +139,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open metadata store: %w", err)
 	}
+	s.registry.MustRegister(s.store.Collector())
 	s.blobs, err = blobstore.Open(blobstore.Options{Dir: filepath.Join(cfg.DataDir, "blobs"), Clock: cfg.Clock})
 	if err != nil {
 		s.store.Close()

@@ -242,6 +242,8 @@ func TestHealthAndMetrics(t *testing.T) {
 		`sluice_s3_requests_total{operation="CreateBucket",status="200"} 1`,
 		`sluice_s3_requests_total{operation="HeadObject",status="404"} 1`,
 		`sluice_s3_request_duration_seconds_bucket{operation="CreateBucket"`,
+		`sluice_storage_wal_fsync_seconds_count`,
+		`sluice_storage_write_stalls_total 0`,
 		`go_goroutines`,
 	} {
 		if !bytes.Contains(raw, []byte(want)) {

@@ -124,6 +124,7 @@ type Store struct {
 	waiters map[string]chan struct{}
 
 	commitsN, conflictsN, failuresN atomic.Uint64
+	stalls                          stalls
 }
 
 type commitRecord struct {
@@ -162,12 +163,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	// Levels below L0 inherit L0's filter policy (EnsureDefaults).
 	po.Levels[0].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
-	db, err := pebble.Open(opts.Dir, po)
-	if err != nil {
-		return nil, fmt.Errorf("pebblestore: open %s: %w", opts.Dir, err)
-	}
 	s := &Store{
-		db:        db,
 		clock:     clk,
 		log:       logger,
 		doneAbove: map[uint64]struct{}{},
@@ -176,6 +172,12 @@ func Open(opts Options) (*Store, error) {
 		queueLast: map[string]uint64{},
 		waiters:   map[string]chan struct{}{},
 	}
+	po.EventListener = s.listener()
+	db, err := pebble.Open(opts.Dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("pebblestore: open %s: %w", opts.Dir, err)
+	}
+	s.db = db
 	v, closer, err := db.Get(msgSeqKey())
 	switch {
 	case err == nil:
