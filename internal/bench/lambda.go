@@ -445,7 +445,7 @@ func measureProcessLoopback(ctx context.Context, bootstrap string, n int) ([]tim
 	}
 	tr := newTransport(1)
 	defer tr.CloseIdleConnections()
-	return measureLoopback(ctx, &http.Client{Transport: tr}, "http://"+strings.TrimSpace(addr)+"/", n)
+	return measureLoopback(ctx, &http.Client{Transport: tr}, "http://"+strings.TrimSpace(addr)+"/", n, 0)
 }
 
 // measureForkExec times n runs of the bootstrap with no

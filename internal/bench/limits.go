@@ -33,6 +33,10 @@ type Limits struct {
 	// LoopbackP50Ms is L: p50 of a GET with an empty 200 response from a
 	// trivial net/http server in this process.
 	LoopbackP50Ms float64 `json:"loopback_p50_ms"`
+	// LoopbackIdleP50Ms is L with the process idle fsyncIdlePause before
+	// each round trip: what a request pays when nothing was running, as
+	// at concurrency 1 after a commit's fsync. Shown, not an aim's term.
+	LoopbackIdleP50Ms float64 `json:"loopback_idle_p50_ms"`
 	// PostCeiling is C: 1 KiB POSTs per second at concurrency 32 against
 	// that server, which reads and discards the body.
 	PostCeiling float64 `json:"post_ceiling_per_s"`
@@ -121,10 +125,13 @@ func startTrivialServer() (*trivialServer, error) {
 func (ts *trivialServer) Close() { ts.srv.Close() }
 
 // measureLoopback returns the latencies of n sequential GETs.
-func measureLoopback(ctx context.Context, client *http.Client, url string, n int) ([]time.Duration, error) {
+func measureLoopback(ctx context.Context, client *http.Client, url string, n int, pause time.Duration) ([]time.Duration, error) {
 	const warmup = 10
 	lat := make([]time.Duration, 0, n)
 	for i := 0; i < n+warmup; i++ {
+		if pause > 0 {
+			time.Sleep(pause) // the idle moment being measured, not a wait for a result
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return nil, err
@@ -201,10 +208,14 @@ func measureLimits(ctx context.Context, fsyncDir string, fsyncIterations, roundT
 	tr := newTransport(ceilingConcurrency)
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	if lat, err = measureLoopback(ctx, client, ts.url, roundTrips); err != nil {
+	if lat, err = measureLoopback(ctx, client, ts.url, roundTrips, 0); err != nil {
 		return l, err
 	}
 	l.LoopbackP50Ms = ms(summarize(lat, 0).P50)
+	if lat, err = measureLoopback(ctx, client, ts.url, max(roundTrips/10, 1), fsyncIdlePause); err != nil {
+		return l, err
+	}
+	l.LoopbackIdleP50Ms = ms(summarize(lat, 0).P50)
 	if l.PostCeiling, err = measureCeiling(ctx, client, ts.url, ceilingFor); err != nil {
 		return l, err
 	}

@@ -137,7 +137,7 @@ func TestRunAgainstFakeS3(t *testing.T) {
 		t.Errorf("huge = %+v", rep.Huge)
 	}
 	for _, l := range []Limits{rep.LimitsBefore, rep.LimitsAfter} {
-		if l.FsyncP50Ms <= 0 || l.FsyncIdleP50Ms <= 0 || l.LoopbackP50Ms <= 0 || l.PostCeiling <= 0 {
+		if l.FsyncP50Ms <= 0 || l.FsyncIdleP50Ms <= 0 || l.LoopbackP50Ms <= 0 || l.LoopbackIdleP50Ms <= 0 || l.PostCeiling <= 0 {
 			t.Errorf("limits not measured: %+v", l)
 		}
 	}

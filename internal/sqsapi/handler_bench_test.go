@@ -199,26 +199,32 @@ func BenchmarkSendToWaitingReceive(b *testing.B) {
 	b.ReportMetric(float64(sends[len(sends)/2]), "send-p50-ns")
 }
 
+// benchFilledQueue is a handler whose queue "q" holds ten 1 KiB messages
+// per op, its URL, and a signed ReceiveMessage of up to ten (all system
+// attributes) with its body.
+func benchFilledQueue(b *testing.B) (h *Handler, qurl, recv string, rt *http.Request) {
+	h = benchSQS(b)
+	qurl = "http://127.0.0.1:9000/000000000000/q"
+	batch := make([]queue.SendInput, 10)
+	for i := range batch {
+		batch[i] = queue.SendInput{Body: strings.Repeat("x", 1024)}
+	}
+	for range b.N {
+		if _, _, err := h.q.SendBatch(context.Background(), "q", batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	recv = `{"QueueUrl":"` + qurl + `","MaxNumberOfMessages":10,"AttributeNames":["All"]}`
+	return h, qurl, recv, signedJSON(b, "ReceiveMessage", recv)
+}
+
 // BenchmarkReceiveDeleteBatch is the consumer side of issue 6:
 // ReceiveMessage of up to ten (no wait) then DeleteMessageBatch of what
 // it got, one pair per op, on a queue filled before the timer with ten
 // messages per op. cpu-ns/op includes signing the DeleteMessageBatch
 // request (its body differs every time).
 func BenchmarkReceiveDeleteBatch(b *testing.B) {
-	h := benchSQS(b)
-	const qurl = "http://127.0.0.1:9000/000000000000/q"
-	ctx := context.Background()
-	batch := make([]queue.SendInput, 10)
-	for i := range batch {
-		batch[i] = queue.SendInput{Body: strings.Repeat("x", 1024)}
-	}
-	for range b.N {
-		if _, _, err := h.q.SendBatch(ctx, "q", batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	recv := `{"QueueUrl":"` + qurl + `","MaxNumberOfMessages":10,"AttributeNames":["All"]}`
-	rt := signedJSON(b, "ReceiveMessage", recv)
+	h, qurl, recv, rt := benchFilledQueue(b)
 	b.ReportAllocs()
 	cpu0 := processCPU(b)
 	b.ResetTimer()
@@ -268,20 +274,7 @@ func BenchmarkReceiveDeleteBatch(b *testing.B) {
 // rides on the next synced commit, so this is the receive path's own CPU
 // without a WAL sync per op.
 func BenchmarkReceiveMessage10(b *testing.B) {
-	h := benchSQS(b)
-	const qurl = "http://127.0.0.1:9000/000000000000/q"
-	ctx := context.Background()
-	batch := make([]queue.SendInput, 10)
-	for i := range batch {
-		batch[i] = queue.SendInput{Body: strings.Repeat("x", 1024)}
-	}
-	for range b.N {
-		if _, _, err := h.q.SendBatch(ctx, "q", batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	recv := `{"QueueUrl":"` + qurl + `","MaxNumberOfMessages":10,"AttributeNames":["All"]}`
-	rt := signedJSON(b, "ReceiveMessage", recv)
+	h, _, recv, rt := benchFilledQueue(b)
 	b.ReportAllocs()
 	cpu0 := processCPU(b)
 	b.ResetTimer()
