@@ -6,8 +6,9 @@ import (
 )
 
 // withEmptyBodyContinue answers "Expect: 100-continue" on a request with
-// an empty body with an interim "100 Continue" before the final response,
-// as S3 does.
+// an empty body with an interim "100 Continue" before the final response
+// (RFC 9110, 10.1.1, lets a server send 100 whenever it will read the
+// content, and an empty content is read at once).
 //
 // net/http sends 100 Continue only when a handler reads a non-empty body,
 // so on its own it answers such a request with the final response alone.
