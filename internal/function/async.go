@@ -36,6 +36,10 @@ import (
 //     and a counter (sluice_function_async_dropped_total).
 //   - Reserved concurrency 0 sends events straight to the failure
 //     destination, without an attempt.
+//   - An event that would be the 17th invocation of one chain (its
+//     lineage already holds MaxChainDepth) goes to the failure
+//     destination without an attempt, unless the function's
+//     RecursiveLoop is Allow (recursion.go).
 //   - After a success the OnSuccess destination gets an invocation record.
 //
 // Attempts are counted before they run: the queue's receive count (Lease
@@ -147,6 +151,9 @@ type asyncMetrics struct {
 	dropped    *prometheus.CounterVec
 	delivered  *prometheus.CounterVec
 	queueDepth *prometheus.GaugeVec
+	// recursive counts invocations stopped as a recursive loop, per
+	// function: Lambda's RecursiveInvocationsDropped metric.
+	recursive *prometheus.CounterVec
 }
 
 func newAsyncMetrics(reg prometheus.Registerer) *asyncMetrics {
@@ -163,6 +170,8 @@ func newAsyncMetrics(reg prometheus.Registerer) *asyncMetrics {
 			Help: "Invocation records and dead-letter messages delivered, by kind: on_success, on_failure, dead_letter."}, []string{"kind"}),
 		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sluice_function_async_queue_depth",
 			Help: "Events waiting in a function's invocation queue (visible and delayed), sampled by its pump."}, []string{"function"}),
+		recursive: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_function_recursive_invocations_dropped_total",
+			Help: "Asynchronous invocations stopped because their chain already ran 16 invocations (Lambda's RecursiveInvocationsDropped)."}, []string{"function"}),
 	}
 	if reg != nil {
 		m.accepted = register(reg, m.accepted)
@@ -171,6 +180,7 @@ func newAsyncMetrics(reg prometheus.Registerer) *asyncMetrics {
 		m.dropped = register(reg, m.dropped)
 		m.delivered = register(reg, m.delivered)
 		m.queueDepth = register(reg, m.queueDepth)
+		m.recursive = register(reg, m.recursive)
 	}
 	return m
 }
@@ -394,6 +404,10 @@ func (s *Service) attempt(ctx context.Context, p *pump, r *record, l storage.Lea
 			return
 		}
 	}
+	if depth := len(inv.Lineage.Chain); depth >= MaxChainDepth && cfg.recursiveLoop != RecursiveLoopAllow {
+		s.stopRecursive(ctx, p.name, q, l.Receipt, &inv, cfg, made)
+		return
+	}
 	invoked := s.arnOf(p.name)
 	if inv.Qualifier != "" {
 		invoked = s.qualifiedARN(p.name, inv.Qualifier)
@@ -465,6 +479,30 @@ func (s *Service) attempt(ctx context.Context, p *pump, r *record, l storage.Lea
 	nv.Attempts = attempts
 	nv.LastError = jsonOrString(out.Payload)
 	s.requeue(ctx, q, l.Receipt, &nv, next, "function_error")
+}
+
+// stopRecursive finishes an event that would run one invocation too many
+// in its chain: it is not run, and goes to the failure destination and
+// dead-letter queue like an event out of retries (aws-facts 6: "Lambda
+// will stop the next invocation and sends the event to a Dead-Letter
+// Queue or on-failure destination, if configured"). fail settles it, so
+// the request index sees it finished.
+func (s *Service) stopRecursive(ctx context.Context, name, q, receipt string, inv *queued, cfg eventConfig, made int) {
+	s.async.m.recursive.WithLabelValues(name).Inc()
+	s.log.Warn("recursive loop detected: asynchronous invocation stopped",
+		"function", name, "request_id", inv.RequestID, "chain_depth", len(inv.Lineage.Chain), "trace_id", inv.Lineage.TraceID)
+	// AWS does not document the record's condition for a stopped loop.
+	// Sluice says RetriesExhausted: consumers of destination records
+	// branch on the documented values (Success, RetriesExhausted,
+	// EventAgeExceeded), and this is "no attempt will be made" without
+	// the event being expired, as for reserved concurrency 0 above. The
+	// cause is in responsePayload's errorType, RecursiveInvocationException,
+	// and responseContext carries the 400 Lambda's Invoke answers it with,
+	// with no functionError: the function did not fail, it never ran.
+	resp, _ := json.Marshal(map[string]string{"errorMessage": recursiveErrMsg, "errorType": recursiveErrType})
+	s.fail(ctx, name, q, receipt, inv, cfg, failure{condition: ConditionRetriesExhausted, attempts: made,
+		status: 400, response: resp, errType: recursiveErrType, errMsg: recursiveErrMsg,
+		context: &ResponseContext{StatusCode: 400, ExecutedVersion: Version}})
 }
 
 // requeue replaces the leased message by a new one that becomes visible
@@ -640,12 +678,15 @@ func (s *Service) enqueueTx(tx storage.Tx, name, qualifier string, payload []byt
 	return inv.RequestID, nil
 }
 
-// deleteAsyncTx drops a deleted function's queued events and event invoke
-// configurations in Delete's transaction and returns how many events were
-// dropped (Delete logs and counts them).
+// deleteAsyncTx drops a deleted function's queued events, event invoke
+// configurations and recursion configuration in Delete's transaction and
+// returns how many events were dropped (Delete logs and counts them).
 func (s *Service) deleteAsyncTx(tx storage.Tx, name string) (int, error) {
 	n, err := tx.Purge(asyncQueue(name))
 	if err != nil {
+		return 0, err
+	}
+	if err := deleteRecursionTx(tx, name); err != nil {
 		return 0, err
 	}
 	return n, deleteEventConfigsTx(tx, name)

@@ -47,6 +47,9 @@ type failure struct {
 	response  json.RawMessage // the last error response, if any
 	errType   string
 	errMsg    string
+	// context, when set, is the record's responseContext; otherwise one
+	// with a function error is derived when an attempt answered.
+	context *ResponseContext
 }
 
 func (s *Service) record(name string, inv *queued, condition string, attempts int, rc *ResponseContext, response json.RawMessage) []byte {
@@ -88,8 +91,8 @@ func (s *Service) succeed(ctx context.Context, name, q, receipt string, inv *que
 func (s *Service) fail(ctx context.Context, name, q, receipt string, inv *queued, cfg eventConfig, f failure) {
 	var targets []target
 	if cfg.onFailure != "" {
-		var rc *ResponseContext
-		if f.ran || len(f.response) > 0 {
+		rc := f.context
+		if rc == nil && (f.ran || len(f.response) > 0) {
 			rc = &ResponseContext{StatusCode: 200, ExecutedVersion: Version, FunctionError: "Unhandled"}
 		}
 		targets = append(targets, target{arn: cfg.onFailure, kind: "on_failure",

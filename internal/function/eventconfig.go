@@ -65,11 +65,18 @@ type eventConfig struct {
 	maxAge     int // seconds
 	onSuccess  string
 	onFailure  string
+	// recursiveLoop is the function's RecursiveLoop setting (recursion.go),
+	// read in the same snapshot so an attempt applies one consistent view.
+	recursiveLoop string
 }
 
 func (s *Service) eventConfig(ctx context.Context, name string) (eventConfig, error) {
 	c := eventConfig{maxRetries: DefaultMaximumRetryAttempts, maxAge: DefaultMaximumEventAgeInSeconds}
 	err := s.store.View(ctx, func(tx storage.ReadTx) error {
+		var err error
+		if c.recursiveLoop, err = getRecursiveLoop(tx, name); err != nil {
+			return err
+		}
 		st, err := getEventConfig(tx, name, Version)
 		if err != nil || st == nil {
 			return err

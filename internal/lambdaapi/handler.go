@@ -1,10 +1,10 @@
 // Package lambdaapi is the Lambda control plane edge: the REST-JSON API
 // (aws-wire section 2: paths under /2015-03-31, /2017-10-31, /2019-09-30,
-// /2017-03-31 and /2016-08-19) as the AWS CLI, boto3 and aws-sdk-go-v2 call
-// it, mapped onto internal/function. It also serves Sluice's own function
-// endpoints under /_sluice/functions/ (the code download GetFunction points
-// at, and the log stream `sluice logs` reads), which take the root
-// credentials only.
+// /2017-03-31, /2016-08-19 and /2024-08-31) as the AWS CLI, boto3 and
+// aws-sdk-go-v2 call it, mapped onto internal/function. It also serves
+// Sluice's own function endpoints under /_sluice/functions/ (the code
+// download GetFunction points at, and the log stream `sluice logs`
+// reads), which take the root credentials only.
 package lambdaapi
 
 import (
@@ -238,6 +238,13 @@ func route(method string, s []string) (string, op) {
 	case at("2019-09-25", "functions", "*", "event-invoke-config", "list"):
 		if method == http.MethodGet {
 			return "ListFunctionEventInvokeConfigs", (*Handler).listEventInvokeConfigs
+		}
+	case at("2024-08-31", "functions", "*", "recursion-config"):
+		switch method {
+		case http.MethodPut:
+			return "PutFunctionRecursionConfig", (*Handler).putRecursionConfig
+		case http.MethodGet:
+			return "GetFunctionRecursionConfig", (*Handler).getRecursionConfig
 		}
 	case at("2015-03-31", "functions", "*", "versions"):
 		switch method {
