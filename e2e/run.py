@@ -627,6 +627,72 @@ class Functions(ServerTest):
             self.iam.create_role(RoleName="bad", AssumeRolePolicyDocument="{")
 
 
+    def test_recursive_loop_stops_after_16_invocations(self):
+        """A Python function that writes into the bucket that triggers it:
+        one upload leads to exactly 16 invocations (16 objects written); the
+        17th is stopped and its event goes to the on-failure destination.
+        sluice wait covers the whole chain, so nothing runs afterwards."""
+        import json
+        bucket = "loop-bucket"
+        self.s3.create_bucket(Bucket=bucket)
+        sqs = self.server.client("sqs")
+        failed_url = sqs.create_queue(QueueName="loop-failed")["QueueUrl"]
+        src = (
+            "import boto3\n"
+            "from urllib.parse import unquote_plus\n"
+            "s3 = boto3.client('s3')\n"
+            "def handler(event, context):\n"
+            "    for r in event['Records']:\n"
+            "        key = unquote_plus(r['s3']['object']['key'])\n"
+            "        s3.put_object(Bucket=r['s3']['bucket']['name'], Key=key + '+', Body=b'again')\n")
+        path = os.path.join(self.tmp.name, "loop.zip")
+        self.zip_files(path, {"loop.py": src})
+        with open(path, "rb") as f:
+            arn = self.lam.create_function(FunctionName="loop", Runtime="python3.12", Handler="loop.handler",
+                                           Role=self.role_arn, Code={"ZipFile": f.read()}, Timeout=30)["FunctionArn"]
+        # The recursion configuration: Terminate by default, round-trips, refuses other values.
+        self.assertEqual(self.lam.get_function_recursion_config(FunctionName="loop")["RecursiveLoop"], "Terminate")
+        self.assertEqual(self.lam.put_function_recursion_config(FunctionName="loop", RecursiveLoop="Allow")["RecursiveLoop"], "Allow")
+        self.assertEqual(self.lam.get_function_recursion_config(FunctionName="loop")["RecursiveLoop"], "Allow")
+        self.assertEqual(self.error_code(self.lam.put_function_recursion_config, FunctionName="loop", RecursiveLoop="Never"),
+                         "ValidationException")
+        self.assertEqual(self.error_code(self.lam.get_function_recursion_config, FunctionName="absent"),
+                         "ResourceNotFoundException")
+        self.lam.put_function_recursion_config(FunctionName="loop", RecursiveLoop="Terminate")
+
+        self.lam.put_function_event_invoke_config(FunctionName="loop", MaximumRetryAttempts=0, DestinationConfig={
+            "OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:loop-failed"}})
+        self.lam.add_permission(FunctionName="loop", StatementId="s3", Action="lambda:InvokeFunction",
+                                Principal="s3.amazonaws.com", SourceArn="arn:aws:s3:::" + bucket)
+        self.s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+        rid = self.s3.put_object(Bucket=bucket, Key="seed", Body=b"first")["ResponseMetadata"]["RequestId"]
+        res = subprocess.run([SLUICE, "wait", rid, "--timeout", "120s", "--endpoint", self.server.endpoint],
+                             env=self.server.cli_env(self.tmp.name), capture_output=True, text=True, timeout=180)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+
+        keys = sorted(o["Key"] for p in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+                      for o in p.get("Contents", []))
+        self.assertEqual(keys, sorted(["seed"] + ["seed" + "+" * n for n in range(1, 17)]))
+        msgs = sqs.receive_message(QueueUrl=failed_url, MaxNumberOfMessages=10, WaitTimeSeconds=5).get("Messages", [])
+        self.assertEqual(len(msgs), 1, msgs)
+        rec = json.loads(msgs[0]["Body"])
+        self.assertEqual(rec["responsePayload"]["errorType"], "RecursiveInvocationException")
+        self.assertEqual(rec["requestContext"]["approximateInvokeCount"], 0)
+        # The stopped invocation is the one the 16th write caused.
+        self.assertEqual(rec["requestPayload"]["Records"][0]["s3"]["object"]["key"], "seed" + "%2B" * 16)
+        # The chain is over: the wait saw every event finished, so the
+        # bucket holds what it held then, and one invocation was stopped.
+        again = [o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        self.assertEqual(sorted(again), keys)
+        import base64
+        creds = self.server.creds
+        auth = base64.b64encode(f"{creds['AWS_ACCESS_KEY_ID']}:{creds['AWS_SECRET_ACCESS_KEY']}".encode()).decode()
+        req = urllib.request.Request(self.server.endpoint + "/_sluice/metrics", headers={"Authorization": "Basic " + auth})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            metrics = resp.read().decode()
+        self.assertIn('sluice_function_recursive_invocations_dropped_total{function="loop"} 1\n', metrics)
+
 class Notifications(ServerTest):
     """Bucket notifications to a queue: the CLI user story, bulk checks with boto3, sluice wait."""
 
