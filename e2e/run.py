@@ -670,6 +670,13 @@ class Functions(ServerTest):
         res = subprocess.run([SLUICE, "wait", rid, "--timeout", "120s", "--endpoint", self.server.endpoint],
                              env=self.server.cli_env(self.tmp.name), capture_output=True, text=True, timeout=180)
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        # The wait lists the stopped invocation as dropped, with the loop
+        # as its reason; every other record of the chain was delivered.
+        states = [(r["state"], r.get("reason", "")) for r in json.loads(res.stdout)["records"]]
+        dropped = [r for st, r in states if st == "dropped"]
+        self.assertEqual(len(dropped), 1, states)
+        self.assertIn("recursive loop", dropped[0])
+        self.assertEqual(sum(st == "delivered" for st, _ in states), 16, states)
 
         keys = sorted(o["Key"] for p in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
                       for o in p.get("Contents", []))

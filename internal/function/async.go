@@ -502,7 +502,8 @@ func (s *Service) stopRecursive(ctx context.Context, name, q, receipt string, in
 	resp, _ := json.Marshal(map[string]string{"errorMessage": recursiveErrMsg, "errorType": recursiveErrType})
 	s.fail(ctx, name, q, receipt, inv, cfg, failure{condition: ConditionRetriesExhausted, attempts: made,
 		status: 400, response: resp, errType: recursiveErrType, errMsg: recursiveErrMsg,
-		context: &ResponseContext{StatusCode: 400, ExecutedVersion: Version}})
+		context: &ResponseContext{StatusCode: 400, ExecutedVersion: Version},
+		dropped: fmt.Sprintf("stopped as a recursive loop: the chain already ran %d invocations (PutFunctionRecursionConfig RecursiveLoop=Allow lets it go on)", len(inv.Lineage.Chain))})
 }
 
 // requeue replaces the leased message by a new one that becomes visible

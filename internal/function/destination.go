@@ -50,6 +50,11 @@ type failure struct {
 	// context, when set, is the record's responseContext; otherwise one
 	// with a function error is derived when an attempt answered.
 	context *ResponseContext
+	// dropped, when set, is why Lambda's rules stopped the event (a
+	// recursive loop): the request index shows it dropped with this
+	// reason instead of delivered (DESIGN, Events: what Lambda's rules
+	// drop is visible).
+	dropped string
 }
 
 func (s *Service) record(name string, inv *queued, condition string, attempts int, rc *ResponseContext, response json.RawMessage) []byte {
@@ -82,7 +87,7 @@ func (s *Service) succeed(ctx context.Context, name, q, receipt string, inv *que
 	}
 	body := s.record(name, inv, ConditionSuccess, attempts,
 		&ResponseContext{StatusCode: 200, ExecutedVersion: out.ExecutedVersion}, out.Payload)
-	s.deliver(ctx, name, q, receipt, inv, []target{{arn: dest, body: body, kind: "on_success"}})
+	s.deliver(ctx, name, q, receipt, inv, []target{{arn: dest, body: body, kind: "on_success"}}, "")
 }
 
 // fail acknowledges an event that ran out of retries or time and sends it
@@ -110,7 +115,7 @@ func (s *Service) fail(ctx context.Context, name, q, receipt string, inv *queued
 			"RequestID": inv.RequestID, "ErrorCode": fmt.Sprint(f.status), "ErrorMessage": msg}})
 	}
 	if len(targets) == 0 {
-		if err := s.settle(ctx, q, receipt, inv, nil); err != nil {
+		if err := s.settleAs(ctx, q, receipt, inv, f.dropped == "", f.dropped, nil); err != nil {
 			if !errors.Is(err, storage.ErrStaleReceipt) {
 				s.log.Error("async ack", "function", name, "request_id", inv.RequestID, "err", err)
 			}
@@ -121,7 +126,7 @@ func (s *Service) fail(ctx context.Context, name, q, receipt string, inv *queued
 			"function", name, "request_id", inv.RequestID, "condition", f.condition, "attempts", f.attempts, "error", f.errMsg)
 		return
 	}
-	s.deliver(ctx, name, q, receipt, inv, targets)
+	s.deliver(ctx, name, q, receipt, inv, targets, f.dropped)
 }
 
 type target struct {
@@ -133,11 +138,12 @@ type target struct {
 
 // deliver acknowledges the message and enqueues every target in one
 // commit. A target that refuses (a queue or function that does not exist)
-// is logged and counted; the others are still delivered.
-func (s *Service) deliver(ctx context.Context, name, q, receipt string, inv *queued, targets []target) {
+// is logged and counted; the others are still delivered. dropped is
+// failure.dropped.
+func (s *Service) deliver(ctx context.Context, name, q, receipt string, inv *queued, targets []target, dropped string) {
 	refused := map[int]error{}
 	for {
-		err := s.settle(ctx, q, receipt, inv, func(tx storage.Tx) error {
+		err := s.settleAs(ctx, q, receipt, inv, dropped == "", dropped, func(tx storage.Tx) error {
 			for i, t := range targets {
 				if refused[i] != nil {
 					continue

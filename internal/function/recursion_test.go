@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,15 +18,26 @@ import (
 
 // settledLog is the test's Tracker: what finished, and how.
 type settledLog struct {
-	mu sync.Mutex
-	m  map[string]bool // ref -> delivered
+	mu      sync.Mutex
+	m       map[string]bool   // ref -> delivered
+	reasons map[string]string // ref -> why it was dropped
 }
 
-func (l *settledLog) SettledTx(_ storage.Tx, ref string, delivered bool, _ string) error {
+func (l *settledLog) SettledTx(_ storage.Tx, ref string, delivered bool, reason string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.m[ref] = delivered
+	if l.reasons == nil {
+		l.reasons = map[string]string{}
+	}
+	l.reasons[ref] = reason
 	return nil
+}
+
+func (l *settledLog) reason(ref string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reasons[ref]
 }
 
 func (l *settledLog) Progressed() {}
@@ -121,15 +133,22 @@ func TestAsyncRecursiveLoopStoppedAt17th(t *testing.T) {
 	if got := metricValue(t, reg, "sluice_function_recursive_invocations_dropped_total", "loop"); got != 1 {
 		t.Fatalf("recursive invocations dropped = %v, want 1", got)
 	}
-	// Both events are finished for the request index: the stopped one as
-	// handled (its failure went to the destinations), not as refused.
+	// Both events are finished for the request index: the one that ran
+	// as delivered, the stopped one as dropped with the loop as its
+	// reason (what Lambda's rules drop is visible, DESIGN, Events).
 	waitFor(t, "both events to be settled", func() bool {
 		_, ok16 := tracker.get("ref-16")
 		_, ok17 := tracker.get("ref-17")
 		return ok16 && ok17
 	})
-	if d, _ := tracker.get("ref-17"); !d {
-		t.Fatalf("the stopped event settled as not delivered, want delivered (its failure was handled)")
+	if d, _ := tracker.get("ref-16"); !d {
+		t.Fatalf("the event at depth 15 settled as not delivered, want delivered")
+	}
+	if d, _ := tracker.get("ref-17"); d {
+		t.Fatalf("the stopped event settled as delivered, want dropped")
+	}
+	if r := tracker.reason("ref-17"); !strings.Contains(r, "recursive loop") || !strings.Contains(r, "16 invocations") {
+		t.Fatalf("the stopped event's reason = %q, want the recursive loop and its 16 invocations", r)
 	}
 	st := e.st.Stats(function.AsyncQueue("loop"))
 	if st.Visible+st.InFlight+st.Delayed != 0 {
