@@ -2,6 +2,8 @@ package awsproto
 
 import (
 	"errors"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -19,4 +21,80 @@ func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 		}
 	}
 	return c
+}
+
+// RequestMetrics counts an API's requests by operation and result code
+// and times them by operation: the two series every API edge of the
+// server exports (sluice_<service>_requests_total and
+// sluice_<service>_request_duration_seconds).
+type RequestMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+
+	// The children are kept per operation and code: WithLabelValues
+	// hashes the labels and takes the vector's lock on every call, which
+	// shows in a small request's cost. Callers keep both label values to
+	// a bounded set (unknown operations under one name).
+	mu   sync.RWMutex
+	byOp map[string]*opMetrics
+}
+
+type opMetrics struct {
+	duration prometheus.Observer
+	byCode   map[string]prometheus.Counter // guarded by RequestMetrics.mu
+}
+
+// RequestMetricsOpts names an API's series and labels.
+type RequestMetricsOpts struct {
+	Service      string // "sqs" makes sluice_sqs_requests_total
+	OpLabel      string // "action" or "operation"
+	RequestsHelp string
+	DurationHelp string
+}
+
+// NewRequestMetrics registers the series on reg (nil: not registered;
+// already registered: the existing ones are shared, see Register).
+func NewRequestMetrics(reg prometheus.Registerer, o RequestMetricsOpts) *RequestMetrics {
+	m := &RequestMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_" + o.Service + "_requests_total",
+			Help: o.RequestsHelp,
+		}, []string{o.OpLabel, "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_" + o.Service + "_request_duration_seconds",
+			Help:    o.DurationHelp,
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
+		}, []string{o.OpLabel}),
+		byOp: map[string]*opMetrics{},
+	}
+	if reg != nil {
+		m.requests = Register(reg, m.requests)
+		m.duration = Register(reg, m.duration)
+	}
+	return m
+}
+
+// Observe counts one request of op that ended with code and took d.
+func (m *RequestMetrics) Observe(op, code string, d time.Duration) {
+	m.mu.RLock()
+	om := m.byOp[op]
+	var c prometheus.Counter
+	if om != nil {
+		c = om.byCode[code]
+	}
+	m.mu.RUnlock()
+	if c == nil {
+		m.mu.Lock()
+		if om = m.byOp[op]; om == nil {
+			om = &opMetrics{duration: m.duration.WithLabelValues(op), byCode: map[string]prometheus.Counter{}}
+			m.byOp[op] = om
+		}
+		if c = om.byCode[code]; c == nil {
+			c = m.requests.WithLabelValues(op, code)
+			om.byCode[code] = c
+		}
+		m.mu.Unlock()
+	}
+	c.Inc()
+	om.duration.Observe(d.Seconds())
 }

@@ -73,7 +73,7 @@ type Handler struct {
 	base     string
 	clock    clock.Clock
 	log      *slog.Logger
-	metrics  *metrics
+	metrics  *awsproto.RequestMetrics
 }
 
 // New returns the Lambda handler.
@@ -125,7 +125,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code = e.Code
 		h.writeError(c, e)
 	}
-	h.metrics.observe(op, code, time.Since(start))
+	h.metrics.Observe(op, code, time.Since(start))
 }
 
 func splitPath(escaped string) []string {

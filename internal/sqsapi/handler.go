@@ -39,7 +39,7 @@ type Handler struct {
 	verify  *auth.Verifier
 	base    string // PublicURL without a trailing slash
 	log     *slog.Logger
-	metrics *metrics
+	metrics *awsproto.RequestMetrics
 }
 
 // New returns the SQS handler.
@@ -87,7 +87,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, ok := actions[action]; !ok {
 		action = "Unknown" // bounded label values
 	}
-	h.metrics.observe(action, rec.code, time.Since(start))
+	code := rec.code
+	if code == "" {
+		code = "OK"
+	}
+	h.metrics.Observe(action, code, time.Since(start))
 }
 
 // readBody reads at most maxBody+1 bytes of the request body. With a

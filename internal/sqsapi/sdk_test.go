@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"sluice/internal/queue"
 )
@@ -398,14 +397,17 @@ func TestMetricsCountActionsAndCodes(t *testing.T) {
 	e := newEnv(t)
 	e.createQueue("m", nil)
 	e.client.GetQueueUrl(e.ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("absent")})
-	if n := testutil.ToFloat64(e.metric("CreateQueue", "OK")); n != 1 {
-		t.Fatalf("CreateQueue OK = %v", n)
+	want := `
+# HELP sluice_sqs_requests_total SQS requests by action and result code (OK or the SQS error code).
+# TYPE sluice_sqs_requests_total counter
+sluice_sqs_requests_total{action="CreateQueue",code="OK"} 1
+sluice_sqs_requests_total{action="GetQueueUrl",code="AWS.SimpleQueueService.NonExistentQueue"} 1
+`
+	if err := testutil.GatherAndCompare(e.reg, strings.NewReader(want), "sluice_sqs_requests_total"); err != nil {
+		t.Fatal(err)
 	}
-	if n := testutil.ToFloat64(e.metric("GetQueueUrl", "AWS.SimpleQueueService.NonExistentQueue")); n != 1 {
-		t.Fatalf("GetQueueUrl NonExistentQueue = %v", n)
+	// Every request is timed under its action.
+	if n := testutil.CollectAndCount(e.reg, "sluice_sqs_request_duration_seconds"); n != 2 {
+		t.Fatalf("duration series = %d, want one per action (2)", n)
 	}
-}
-
-func (e *env) metric(action, code string) prometheus.Collector {
-	return e.h.metrics.requests.WithLabelValues(action, code)
 }
