@@ -700,6 +700,58 @@ class Functions(ServerTest):
             metrics = resp.read().decode()
         self.assertIn('sluice_function_recursive_invocations_dropped_total{function="loop"} 1\n', metrics)
 
+    def test_sqs_recursive_loop_stops_after_16_invocations(self):
+        """A Python function mapped to a queue sends each message, one "+"
+        longer, back to that queue: one message from outside leads to
+        exactly 16 invocations (one S3 object each); the message the 16th
+        sent (16 "+") is not passed to the function, comes back after its
+        visibility timeout and the queue's redrive moves it to the DLQ."""
+        import json
+        import time
+        sqs = self.server.client("sqs")
+        self.s3.create_bucket(Bucket="sqsloop-seen")
+        dlq_url = sqs.create_queue(QueueName="sqsloop-dlq")["QueueUrl"]
+        q_url = sqs.create_queue(QueueName="sqsloop", Attributes={"VisibilityTimeout": "2", "RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:sqsloop-dlq", "maxReceiveCount": "1"})})["QueueUrl"]
+        src = (
+            "import os, boto3\n"
+            "s3 = boto3.client('s3')\n"
+            "sqs = boto3.client('sqs')\n"
+            "def handler(event, context):\n"
+            "    for r in event.get('Records', []):\n"
+            "        s3.put_object(Bucket='sqsloop-seen', Key=r['body'], Body=b'ran')\n"
+            "        sqs.send_message(QueueUrl=os.environ['QUEUE_URL'], MessageBody=r['body'] + '+')\n")
+        path = os.path.join(self.tmp.name, "sqsloop.zip")
+        self.zip_files(path, {"sqsloop.py": src})
+        with open(path, "rb") as f:
+            self.lam.create_function(FunctionName="sqsloop", Runtime="python3.12", Handler="sqsloop.handler",
+                                     Role=self.role_arn, Code={"ZipFile": f.read()}, Timeout=30,
+                                     Environment={"Variables": {"QUEUE_URL": q_url}})
+        # A warm instance first: with maxReceiveCount 1, a cold start longer
+        # than the 2 s visibility timeout would send a message to the DLQ.
+        self.lam.invoke(FunctionName="sqsloop", Payload=b'{"Records": []}')
+        self.lam.create_event_source_mapping(FunctionName="sqsloop", BatchSize=1,
+                                             EventSourceArn="arn:aws:sqs:us-east-1:000000000000:sqsloop")
+        sqs.send_message(QueueUrl=q_url, MessageBody="seed")
+        dead = []
+        deadline = time.monotonic() + 60
+        while not dead and time.monotonic() < deadline:
+            dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+        self.assertEqual([m["Body"] for m in dead], ["seed" + "+" * 16])
+        # Each invocation wrote its object before it sent: 16 ran, for the
+        # messages with 0 to 15 "+".
+        keys = sorted(o["Key"] for o in self.s3.list_objects_v2(Bucket="sqsloop-seen").get("Contents", []))
+        self.assertEqual(keys, sorted("seed" + "+" * n for n in range(16)))
+        attrs = sqs.get_queue_attributes(QueueUrl=q_url, AttributeNames=["All"])["Attributes"]
+        self.assertEqual((attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]), ("0", "0"))
+        import base64
+        creds = self.server.creds
+        auth = base64.b64encode(f"{creds['AWS_ACCESS_KEY_ID']}:{creds['AWS_SECRET_ACCESS_KEY']}".encode()).decode()
+        req = urllib.request.Request(self.server.endpoint + "/_sluice/metrics", headers={"Authorization": "Basic " + auth})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            metrics = resp.read().decode()
+        self.assertIn('sluice_function_recursive_invocations_dropped_total{function="sqsloop"} 1\n', metrics)
+
 class Notifications(ServerTest):
     """Bucket notifications to a queue: the CLI user story, bulk checks with boto3, sluice wait."""
 

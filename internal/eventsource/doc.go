@@ -16,6 +16,15 @@
 //     attempts, as on Lambda. With FunctionResponseTypes
 //     ["ReportBatchItemFailures"] every message except the reported
 //     batchItemFailures is deleted.
+//   - Recursive loops stop after 16 invocations, as on Lambda: a message
+//     sent by a function carries its invocation chain (stored with the
+//     message, never shown), and a message whose chain already ran 16
+//     invocations is not passed to the function while its RecursiveLoop
+//     is Terminate. It is left undeleted, so it returns after its
+//     visibility timeout and the redrive policy moves it to the
+//     dead-letter queue; each stop is logged and counted. The function
+//     runs with the batch's longest chain, so what it sends goes on from
+//     there.
 //   - Delivery is at least once: a crash between the invocation and the
 //     deletes runs the batch again.
 //   - Pollers wait in the queue domain's long poll (woken by the store's

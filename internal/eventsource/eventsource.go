@@ -15,6 +15,7 @@ import (
 
 	"sluice/internal/arn"
 	"sluice/internal/clock"
+	"sluice/internal/event"
 	"sluice/internal/storage"
 )
 
@@ -60,6 +61,9 @@ type Message struct {
 	MD5OfBody               string
 	MD5OfAttributes         string // "" without attributes
 	Attributes              map[string]Attribute
+	// Lineage is the invocation chain of the function that sent the
+	// message (empty when none did); it never goes into the event.
+	Lineage event.Lineage
 }
 
 // Attribute is a message attribute (DataType String, Number or Binary).
@@ -76,9 +80,18 @@ type Functions interface {
 	// when a qualifier was given; the function's own errors otherwise
 	// (not found, malformed).
 	FunctionARN(ctx context.Context, name string) (string, error)
-	// Invoke runs the function synchronously. functionError is true for a
-	// function error, timeout or crash (the payload is the error JSON).
-	Invoke(ctx context.Context, functionARN string, payload []byte) (result []byte, functionError bool, err error)
+	// Invoke runs the function synchronously as caused by lineage, so
+	// that what the function sends carries the chain on. functionError
+	// is true for a function error, timeout or crash (the payload is the
+	// error JSON).
+	Invoke(ctx context.Context, functionARN string, payload []byte, lineage event.Lineage) (result []byte, functionError bool, err error)
+	// StopsRecursion reports whether a message caused by lineage must not
+	// be passed to the function: its chain already ran 16 invocations and
+	// the function's RecursiveLoop is Terminate.
+	StopsRecursion(ctx context.Context, functionARN string, lineage event.Lineage) (bool, error)
+	// CountRecursionStopped counts n messages not passed to the function
+	// as a recursive loop (RecursiveInvocationsDropped).
+	CountRecursionStopped(functionARN string, n int)
 }
 
 // Config is what New needs.

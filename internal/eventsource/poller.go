@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"sluice/internal/event"
 )
 
 // longPoll is the SQS long poll a poller waits in (its maximum, 20 s).
@@ -135,8 +137,12 @@ func (s *Service) deliver(ctx context.Context, queue string, r record, batch []M
 	Warn(string, ...any)
 	Debug(string, ...any)
 }) {
+	batch = s.stopRecursive(ctx, r, batch, log)
+	if len(batch) == 0 {
+		return
+	}
 	payload := Event(s.region, r.Source, batch)
-	result, fnErr, err := s.fns.Invoke(ctx, r.Function, payload)
+	result, fnErr, err := s.fns.Invoke(ctx, r.Function, payload, batchLineage(batch))
 	switch {
 	case err != nil:
 		// A throttle or a missing function: the messages come back after
@@ -172,6 +178,52 @@ func (s *Service) deliver(ctx context.Context, queue string, r record, batch []M
 		log.Warn("event source delete failed; messages will run again", "err", err)
 	}
 	s.setResult(r.UUID, "OK")
+}
+
+// stopRecursive returns the messages of batch that may be passed to the
+// function. A message whose chain already ran 16 invocations (a function
+// keeps sending to the queue that triggers it) is left out when the
+// function's RecursiveLoop is Terminate, as Lambda does: it is not
+// deleted, so it comes back after its visibility timeout and the queue's
+// redrive policy moves it to the dead-letter queue past maxReceiveCount.
+// Each one is logged and counted. When the check fails (the function
+// was deleted meanwhile), the message is passed on and Invoke reports the
+// problem.
+func (s *Service) stopRecursive(ctx context.Context, r record, batch []Message, log interface {
+	Warn(string, ...any)
+	Debug(string, ...any)
+}) []Message {
+	kept := batch[:0:0]
+	stopped := 0
+	for _, m := range batch {
+		stop, err := s.fns.StopsRecursion(ctx, r.Function, m.Lineage)
+		if err != nil || !stop {
+			kept = append(kept, m)
+			continue
+		}
+		stopped++
+		log.Warn("recursive loop detected: message not passed to the function; it returns after its visibility timeout (the queue's redrive policy moves it to its dead-letter queue)",
+			"message_id", m.ID, "chain_depth", len(m.Lineage.Chain), "trace_id", m.Lineage.TraceID, "receive_count", m.ReceiveCount)
+	}
+	if stopped == 0 {
+		return batch
+	}
+	s.fns.CountRecursionStopped(r.Function, stopped)
+	return kept
+}
+
+// batchLineage is the lineage the function runs with for a batch: that of
+// its longest chain, so that what the function sends continues the chain
+// closest to the limit (a loop cannot hide behind a fresh message batched
+// with it).
+func batchLineage(batch []Message) event.Lineage {
+	var l event.Lineage
+	for _, m := range batch {
+		if len(m.Lineage.Chain) > len(l.Chain) {
+			l = m.Lineage
+		}
+	}
+	return l
 }
 
 // batchItemFailures reads a ReportBatchItemFailures answer. Lambda's

@@ -145,6 +145,11 @@ type InvokeInput struct {
 	// Lambda API edge does, with its own message), so Invoke does not
 	// scan it a second time.
 	PayloadChecked bool
+	// Lineage is what caused the invocation, for callers inside Sluice (an
+	// event source mapping passes its batch's); requests the function makes
+	// carry it on with this invocation appended (Current.Lineage), which is
+	// how a loop through a queue is seen. Empty for a direct Invoke.
+	Lineage event.Lineage
 }
 
 // InvokeOutput is the result of an Invoke. A function error is not a Go

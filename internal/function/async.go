@@ -171,7 +171,7 @@ func newAsyncMetrics(reg prometheus.Registerer) *asyncMetrics {
 		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sluice_function_async_queue_depth",
 			Help: "Events waiting in a function's invocation queue (visible and delayed), sampled by its pump."}, []string{"function"}),
 		recursive: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_function_recursive_invocations_dropped_total",
-			Help: "Asynchronous invocations stopped because their chain already ran 16 invocations (Lambda's RecursiveInvocationsDropped)."}, []string{"function"}),
+			Help: "Invocations stopped because their chain already ran 16 invocations (Lambda's RecursiveInvocationsDropped): asynchronous events, and SQS messages an event source mapping did not pass to the function."}, []string{"function"}),
 	}
 	if reg != nil {
 		m.accepted = register(reg, m.accepted)

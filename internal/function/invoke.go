@@ -245,7 +245,7 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 		invoked = s.qualifiedARN(name, q)
 	}
 	return s.run(ctx, r, invocation{requestID: reqID, payload: payload, clientContext: clientCtx, traceID: in.TraceID,
-		logTail: in.LogTail, invokedARN: invoked})
+		logTail: in.LogTail, invokedARN: invoked, lineage: in.Lineage})
 }
 
 type invocation struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"sluice/internal/event"
 	"sluice/internal/storage"
 )
 
@@ -112,4 +113,47 @@ func (s *Service) GetRecursionConfig(ctx context.Context, fn string) (string, er
 		return err
 	})
 	return loop, err
+}
+
+// StopsRecursion reports whether an event caused by lineage l must not run
+// fn (a name or an ARN, qualified or not): its chain already holds
+// MaxChainDepth invocations and the function's RecursiveLoop is Terminate.
+// The setting is read only for such a chain, so the usual event costs
+// nothing. An event source mapping asks it for each SQS message (Lambda
+// does not invoke the function for a message whose chain ran 16
+// invocations; the message stays in the queue). Errors: ErrValidation
+// for a malformed fn, ErrNotFound for another region's or account's
+// ARN, storage errors.
+func (s *Service) StopsRecursion(ctx context.Context, fn string, l event.Lineage) (bool, error) {
+	if len(l.Chain) < MaxChainDepth {
+		return false, nil
+	}
+	// The setting is the function's, whatever version or alias runs.
+	name, _, err := s.resolveQualified(fn, "")
+	if err != nil {
+		return false, err
+	}
+	var loop string
+	err = s.store.View(ctx, func(tx storage.ReadTx) error {
+		var err error
+		loop, err = getRecursiveLoop(tx, name)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return loop != RecursiveLoopAllow, nil
+}
+
+// CountRecursionStopped adds n events that were not passed to fn as a
+// recursive loop by someone other than the asynchronous queue (an event
+// source mapping) to sluice_function_recursive_invocations_dropped_total,
+// under the function's name as the queue's own stops are. A malformed fn
+// counts nothing.
+func (s *Service) CountRecursionStopped(fn string, n int) {
+	name, _, err := s.resolveQualified(fn, "")
+	if err != nil || n <= 0 {
+		return
+	}
+	s.async.m.recursive.WithLabelValues(name).Add(float64(n))
 }

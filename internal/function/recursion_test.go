@@ -273,3 +273,45 @@ func TestRecursionConfigAPI(t *testing.T) {
 		t.Fatalf("recreated function: %q, %v, want Terminate", got, err)
 	}
 }
+
+// TestStopsRecursion is the check an event source mapping makes for each
+// SQS message: a chain of 16 stops the function unless RecursiveLoop is
+// Allow, whatever qualifier the mapping names; CountRecursionStopped
+// counts under the function's name.
+func TestStopsRecursion(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	e := newAsyncEnv(t, "", func(c *function.Config) { c.Registerer = reg })
+	e.create("looper", "provided.al2023", "bootstrap", goZip(t), nil)
+	const qualified = "arn:aws:lambda:us-east-1:000000000000:function:looper:$LATEST"
+	for _, tc := range []struct {
+		fn    string
+		depth int
+		want  bool
+	}{
+		{"looper", 0, false},
+		{"looper", 15, false},
+		{"looper", 16, true},
+		{qualified, 16, true},
+		{"looper", 40, true},
+	} {
+		got, err := e.svc.StopsRecursion(e.ctx, tc.fn, chainOf(tc.depth))
+		if err != nil || got != tc.want {
+			t.Errorf("StopsRecursion(%s, depth %d) = %v, %v, want %v", tc.fn, tc.depth, got, err, tc.want)
+		}
+	}
+	if _, err := e.svc.PutRecursionConfig(e.ctx, "looper", function.RecursiveLoopAllow); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.svc.StopsRecursion(e.ctx, qualified, chainOf(16)); err != nil || got {
+		t.Errorf("StopsRecursion with Allow = %v, %v, want false", got, err)
+	}
+	if _, err := e.svc.StopsRecursion(e.ctx, "not a name!", chainOf(16)); err == nil {
+		t.Errorf("StopsRecursion of a malformed name: no error")
+	}
+	e.svc.CountRecursionStopped(qualified, 2)
+	e.svc.CountRecursionStopped("looper", 1)
+	if got := metricValue(t, reg, "sluice_function_recursive_invocations_dropped_total", "looper"); got != 3 {
+		t.Fatalf("recursive invocations dropped = %v, want 3", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"sluice/internal/event"
 	"sluice/internal/storage"
 )
 
@@ -54,6 +55,10 @@ type SendInput struct {
 	TraceHeader string
 	// SenderID is the caller's principal (the SenderId attribute).
 	SenderID string
+	// Lineage is the invocation chain of the function that sent the
+	// message (empty when no function did). It is stored with the
+	// message, never shown to clients (lineage.go).
+	Lineage event.Lineage
 }
 
 // SendResult is what SendMessage answers.
@@ -88,6 +93,9 @@ type Message struct {
 	// DeadLetterSourceARN is the queue the message was sent to, when it is
 	// not this one (it came here by redrive).
 	DeadLetterSourceARN string
+	// Lineage is SendInput.Lineage as stored: for Sluice's event source
+	// mappings (loop detection), never for an SQS response.
+	Lineage event.Lineage
 }
 
 // validBodyRune reports whether r is a character SQS accepts: #x9 | #xA |
@@ -244,6 +252,9 @@ func (s *Service) newMessage(r *record, in *SendInput, visibleAt time.Time) (sto
 	if len(in.Attributes) > 0 {
 		raw, _ := json.Marshal(in.Attributes)
 		meta[metaAttrs] = string(raw)
+	}
+	if lin := encodeLineage(in.Lineage); lin != "" {
+		meta[metaLineage] = lin
 	}
 	return storage.Message{Attributes: meta, VisibleAt: visibleAt}, id
 }
@@ -529,6 +540,14 @@ func (s *Service) toMessage(r *record, l *storage.Leased) Message {
 	}
 	if src := l.Attributes[metaSource]; src != "" && src != s.ARN(r.Name) {
 		m.DeadLetterSourceARN = src
+	}
+	if raw := l.Attributes[metaLineage]; raw != "" {
+		lin, ok := decodeLineage(raw)
+		if !ok {
+			// Without its lineage the message only loses loop detection.
+			s.log.Warn("message lineage unreadable", "queue", r.Name, "id", m.ID)
+		}
+		m.Lineage = lin
 	}
 	return m
 }

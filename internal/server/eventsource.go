@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"sluice/internal/arn"
+	"sluice/internal/event"
 	"sluice/internal/eventsource"
 	"sluice/internal/function"
 	"sluice/internal/queue"
@@ -44,7 +45,7 @@ func MappingMessages(msgs []queue.Message) []eventsource.Message {
 	for i, msg := range msgs {
 		em := eventsource.Message{ID: msg.ID, ReceiptHandle: msg.ReceiptHandle, Body: msg.Body, SenderID: msg.SenderID,
 			TraceHeader: msg.TraceHeader, Sent: msg.Sent, FirstReceive: msg.FirstReceive, ReceiveCount: msg.ReceiveCount,
-			MD5OfBody: queue.MD5OfBody(msg.Body)}
+			MD5OfBody: queue.MD5OfBody(msg.Body), Lineage: msg.Lineage}
 		if len(msg.Attributes) > 0 {
 			em.MD5OfAttributes = queue.MD5OfAttributes(msg.Attributes)
 			em.Attributes = map[string]eventsource.Attribute{}
@@ -71,9 +72,18 @@ func (m mappingFunctions) FunctionARN(ctx context.Context, name string) (string,
 	return arn.Function(m.f.Region(), m.f.AccountID(), a.Name, a.Qualifier).String(), nil
 }
 
-func (m mappingFunctions) Invoke(ctx context.Context, functionARN string, payload []byte) ([]byte, bool, error) {
-	out, err := m.f.Invoke(ctx, function.InvokeInput{Name: functionARN, Payload: payload})
+func (m mappingFunctions) Invoke(ctx context.Context, functionARN string, payload []byte, lineage event.Lineage) ([]byte, bool, error) {
+	// The chain's trace id goes on, as for an asynchronous event.
+	out, err := m.f.Invoke(ctx, function.InvokeInput{Name: functionARN, Payload: payload, TraceID: lineage.TraceID, Lineage: lineage})
 	return out.Payload, out.FunctionError != "", err
+}
+
+func (m mappingFunctions) StopsRecursion(ctx context.Context, functionARN string, lineage event.Lineage) (bool, error) {
+	return m.f.StopsRecursion(ctx, functionARN, lineage)
+}
+
+func (m mappingFunctions) CountRecursionStopped(functionARN string, n int) {
+	m.f.CountRecursionStopped(functionARN, n)
 }
 
 // buildMappings builds the event source mapping service; Run starts the

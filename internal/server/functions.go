@@ -146,10 +146,12 @@ func (s *Server) buildFunctions(objects *object.Service) error {
 // Functions is the server's function service (tests inspect it).
 func (s *Server) Functions() *function.Service { return s.functions }
 
-// invocationLineage gives the S3 edge the lineage of the invocation a
-// function session's access key serves (s3api.InvocationLineage), so that
-// the events a function's writes cause count toward the request that
-// started the chain and the wait API follows them. The function service
+// invocationLineage gives the S3 and SQS edges the lineage of the
+// invocation a function session's access key serves
+// (s3api.InvocationLineage, sqsapi.InvocationLineage), so that the events
+// a function's writes cause count toward the request that started the
+// chain and the wait API follows them, and the messages it sends carry
+// the chain to an event source mapping (loop detection). The function service
 // is built after the S3 handler, before any request is served.
 type invocationLineage struct{ s *Server }
 

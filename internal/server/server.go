@@ -196,6 +196,7 @@ func New(cfg Config) (*Server, error) {
 		Queues:     s.queues,
 		Verifier:   &auth.Verifier{Keys: s.keys, Clock: cfg.Clock},
 		PublicURL:  s.url,
+		Lineage:    invocationLineage{s},
 		Logger:     cfg.Logger,
 		Registerer: s.registry,
 	})

@@ -452,7 +452,7 @@ type sendEntry struct {
 // sendInput converts a wire entry to the domain's input. Errors are
 // InvalidParameterValue.
 func (c *call) sendInput(e *sendEntry) (queue.SendInput, error) {
-	in := queue.SendInput{Body: e.MessageBody, SenderID: c.principal}
+	in := queue.SendInput{Body: e.MessageBody, SenderID: c.principal, Lineage: c.lineage}
 	delay, set, err := e.DelaySeconds.get("DelaySeconds")
 	if err != nil {
 		return in, err
@@ -501,6 +501,7 @@ func (h *Handler) sendMessage(_ *statusWriter, c *call) (any, error) {
 	if in.MessageBody == "" {
 		return nil, missing("MessageBody")
 	}
+	h.withLineage(c)
 	si, err := c.sendInput(&in.sendEntry)
 	if err != nil {
 		return nil, err
@@ -589,6 +590,7 @@ func (h *Handler) sendMessageBatch(_ *statusWriter, c *call) (any, error) {
 	}{Successful: []success{}, Failed: []batchError{}}
 	inputs := make([]queue.SendInput, 0, len(in.Entries))
 	index := make([]int, 0, len(in.Entries))
+	h.withLineage(c)
 	for i := range in.Entries {
 		si, err := c.sendInput(&in.Entries[i])
 		if err == nil && in.Entries[i].MessageBody == "" {

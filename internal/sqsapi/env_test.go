@@ -33,6 +33,9 @@ const (
 	testAccessKey = "AKIDSLUICETEST"
 	testSecretKey = "secret/for+tests"
 	testAccount   = "000000000000"
+	// A second key, which lineage tests map to a function invocation.
+	testFnAccessKey = "ASIASLUICEFUNCTION"
+	testFnSecretKey = "function/secret"
 )
 
 // env is one SQS handler on in-memory storage behind a test HTTP server
@@ -68,7 +71,8 @@ func newEnv(t *testing.T) *env {
 	h := New(Config{
 		Queues: e.queues,
 		Verifier: &auth.Verifier{
-			Keys:  auth.NewStaticKeyring(auth.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey, Principal: "AIDASLUICE"}),
+			Keys: auth.NewStaticKeyring(auth.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey, Principal: "AIDASLUICE"},
+				auth.Credentials{AccessKeyID: testFnAccessKey, SecretAccessKey: testFnSecretKey, Principal: "AROAFUNCTION:fn"}),
 			Clock: clock.Real{},
 		},
 		PublicURL:  base,

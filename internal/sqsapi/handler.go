@@ -17,6 +17,7 @@ import (
 
 	"sluice/internal/auth"
 	"sluice/internal/awsproto"
+	"sluice/internal/event"
 	"sluice/internal/queue"
 )
 
@@ -31,6 +32,18 @@ type Config struct {
 	// Registerer receives the handler's metrics (the server's registry).
 	// Nil registers nothing.
 	Registerer prometheus.Registerer
+	// Lineage tells which invocation chain an access key's request belongs
+	// to (a function instance's credentials); nil when there are no
+	// functions. Messages a function sends carry it (loop detection).
+	Lineage InvocationLineage
+}
+
+// InvocationLineage finds the invocation chain a request belongs to from
+// its access key: the lineage of the function invocation the key's
+// instance is serving, with that invocation appended (event.Lineage.Then).
+// ok is false for a key that is not a function's or an idle instance's.
+type InvocationLineage interface {
+	Lineage(accessKeyID string) (l event.Lineage, ok bool)
 }
 
 // Handler serves every request the server routes to SQS.
@@ -40,6 +53,7 @@ type Handler struct {
 	base    string // PublicURL without a trailing slash
 	log     *slog.Logger
 	metrics *awsproto.RequestMetrics
+	lineage InvocationLineage // nil: no functions
 }
 
 // New returns the SQS handler.
@@ -49,7 +63,7 @@ func New(cfg Config) *Handler {
 	}
 	return &Handler{
 		q: cfg.Queues, verify: cfg.Verifier, base: strings.TrimRight(cfg.PublicURL, "/"),
-		log: cfg.Logger, metrics: newMetrics(cfg.Registerer),
+		log: cfg.Logger, metrics: newMetrics(cfg.Registerer), lineage: cfg.Lineage,
 	}
 }
 
@@ -66,6 +80,10 @@ type call struct {
 	body      []byte // JSON document (for the query protocol, converted)
 	pathQueue string // queue name from a query request's path, if any
 	principal string // the caller, for SenderId
+	accessKey string // the key that signed the request
+	// lineage is the invocation chain of the function that made the
+	// request, set by the send actions (withLineage); empty otherwise.
+	lineage   event.Lineage
 	requestID string
 }
 
@@ -140,6 +158,7 @@ func (h *Handler) serve(w *statusWriter, c *call) (any, error) {
 		return nil, err
 	}
 	c.principal = res.Principal
+	c.accessKey = res.AccessKeyID
 	if c.principal == "" {
 		c.principal = res.AccessKeyID
 	}
@@ -186,6 +205,18 @@ func (h *Handler) serve(w *statusWriter, c *call) (any, error) {
 		return nil, newErr("InvalidAction", "The action %s is not valid for this endpoint.", c.action)
 	}
 	return act(h, w, c)
+}
+
+// withLineage sets c.lineage when a function instance made the request.
+// Only the send actions ask: it takes the function service's lock, which
+// the receive path has no reason to pay for.
+func (h *Handler) withLineage(c *call) {
+	if h.lineage == nil || c.accessKey == "" {
+		return
+	}
+	if l, ok := h.lineage.Lineage(c.accessKey); ok {
+		c.lineage = l
+	}
 }
 
 func queryAction(r *http.Request) string {
