@@ -202,3 +202,30 @@ func TestInvocationsPendingCatchesLoss(t *testing.T) {
 		t.Fatalf("Pending with a failure record for inv-failed = %d, %v; want 1 pending (inv-lost), inv-failed finished", n, err)
 	}
 }
+
+// An "ok" invocation's failure record is a violation unless the
+// invocation was unfinished at a crash (its only attempt may have been
+// cut, and attempts are counted before they run); a "fail" invocation's
+// object is a violation whatever happened.
+func TestInvocationsFailureOfOKNeedsACrash(t *testing.T) {
+	v := &Invocations{ops: map[string]*invocation{
+		"before": {id: "before", mode: "ok", acked: 1},
+		"after":  {id: "after", mode: "ok", acked: 5},
+		"bad":    {id: "bad", mode: "fail", acked: 1},
+	}}
+	if err := v.saw("before", "fail"); err == nil {
+		t.Fatal("an ok invocation reached the failure destination with no crash during it, and the check accepted it")
+	}
+	v.markCut() // the server came back from a crash
+	if err := v.saw("before", "fail"); err != nil {
+		t.Fatalf("an ok invocation unfinished at a crash reached the failure destination: %v", err)
+	}
+	if err := v.saw("bad", "ok"); err == nil {
+		t.Fatal("a fail invocation succeeded and the check accepted it")
+	}
+	// One sent after the crash is not covered by it.
+	v.ops["later"] = &invocation{id: "later", mode: "ok", acked: 9}
+	if err := v.saw("later", "fail"); err == nil {
+		t.Fatal("an ok invocation sent after the last crash reached the failure destination, and the check accepted it")
+	}
+}
