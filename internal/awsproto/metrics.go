@@ -2,6 +2,7 @@ package awsproto
 
 import (
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -48,6 +49,7 @@ type opMetrics struct {
 type RequestMetricsOpts struct {
 	Service      string // "sqs" makes sluice_sqs_requests_total
 	OpLabel      string // "action" or "operation"
+	CodeLabel    string // the result's label; "" means "code"
 	RequestsHelp string
 	DurationHelp string
 }
@@ -55,11 +57,14 @@ type RequestMetricsOpts struct {
 // NewRequestMetrics registers the series on reg (nil: not registered;
 // already registered: the existing ones are shared, see Register).
 func NewRequestMetrics(reg prometheus.Registerer, o RequestMetricsOpts) *RequestMetrics {
+	if o.CodeLabel == "" {
+		o.CodeLabel = "code"
+	}
 	m := &RequestMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_" + o.Service + "_requests_total",
 			Help: o.RequestsHelp,
-		}, []string{o.OpLabel, "code"}),
+		}, []string{o.OpLabel, o.CodeLabel}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_" + o.Service + "_request_duration_seconds",
 			Help:    o.DurationHelp,
@@ -97,4 +102,21 @@ func (m *RequestMetrics) Observe(op, code string, d time.Duration) {
 	}
 	c.Inc()
 	om.duration.Observe(d.Seconds())
+}
+
+// statusCodes holds the decimal text of every HTTP status, so that a
+// status label costs no allocation per request. Written once, at init.
+var statusCodes = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+// StatusCode is status as a label value ("200", "404").
+func StatusCode(status int) string {
+	if status >= 0 && status < len(statusCodes) {
+		return statusCodes[status]
+	}
+	return strconv.Itoa(status)
 }

@@ -60,3 +60,12 @@ sluice_test_requests_total{action="Send",code="OK"} 800
 		t.Fatalf("durations observed = %v, want Send 1200 and Receive 1", counts)
 	}
 }
+
+// StatusCode is the decimal text of a status, in and out of the table.
+func TestStatusCode(t *testing.T) {
+	for status, want := range map[int]string{200: "200", 404: "404", 0: "0", 599: "599", 600: "600", 1000: "1000", -1: "-1"} {
+		if got := StatusCode(status); got != want {
+			t.Errorf("StatusCode(%d) = %q, want %q", status, got, want)
+		}
+	}
+}

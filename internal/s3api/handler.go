@@ -51,7 +51,7 @@ type Config struct {
 type Handler struct {
 	cfg     Config
 	domains []string // lower-cased base hosts
-	metrics *metrics
+	metrics *awsproto.RequestMetrics
 	log     *slog.Logger
 	// copyBufs holds *[]byte buffers for copying blob bodies to clients.
 	copyBufs sync.Pool
@@ -112,7 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	op := route(req)
 	defer func() {
 		elapsed := h.cfg.Clock.Now().Sub(start)
-		h.metrics.observe(op.name, rec.status, elapsed)
+		h.metrics.Observe(op.name, awsproto.StatusCode(rec.status), elapsed)
 		// Checked first: building the arguments costs allocations on
 		// every request even when the handler drops the record.
 		if h.log.Enabled(hr.Context(), slog.LevelDebug) {
