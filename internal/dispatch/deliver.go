@@ -51,6 +51,9 @@ func (s *Service) Run(ctx context.Context) {
 // deliverBatch handles up to ten visible held records and returns how many
 // it took.
 func (s *Service) deliverBatch(ctx context.Context) (int, error) {
+	if err := s.held.load(ctx, s.store); err != nil {
+		return 0, err
+	}
 	leased, err := s.store.Lease(ctx, HeldQueue, storage.LeaseOptions{Max: 10, Visibility: time.Second})
 	if err != nil || len(leased) == 0 {
 		return 0, err
@@ -61,10 +64,15 @@ func (s *Service) deliverBatch(ctx context.Context) (int, error) {
 	settled := false
 	for i := range leased {
 		l := &leased[i]
-		done, err := s.deliverOne(ctx, l, excess > 0)
+		dest := destinationOf(l.Body)
+		s.held.see(l.ID, dest)
+		// Past the bound, the destination holding the most records
+		// gives up its oldest first.
+		done, err := s.deliverOne(ctx, l, excess > 0 && s.held.largest(dest))
 		if done {
 			settled = true
 			excess--
+			s.held.forget(l.ID)
 		}
 		errs = append(errs, err)
 	}
@@ -87,7 +95,7 @@ func (s *Service) deliverOne(ctx context.Context, l *storage.Leased, overLimit b
 	case now.Sub(l.EnqueuedAt) > s.cfg.MaxHeldAge:
 		return true, s.drop(ctx, l, &env, "max_age", "held longer than "+s.cfg.MaxHeldAge.String()+"; last reason: "+l.Attributes[attrReason])
 	case overLimit:
-		return true, s.drop(ctx, l, &env, "max_held", "more records held than the limit; last reason: "+l.Attributes[attrReason])
+		return true, s.drop(ctx, l, &env, "max_held", "more records held than the limit, and this destination holds the most; last reason: "+l.Attributes[attrReason])
 	}
 	v, err := s.dest.Check(ctx, env.Kind, env.Destination, env.Bucket)
 	if err != nil {

@@ -128,6 +128,8 @@ type Service struct {
 	mu       sync.Mutex
 	configs  map[string]cachedConfig
 	progress chan struct{} // closed and replaced after each delivery commit; guarded by mu
+
+	held heldCounts // the delivery worker's own
 }
 
 type cachedConfig struct {

@@ -273,3 +273,70 @@ func TestEntryRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Past MaxHeld, the destination holding the most records loses its oldest
+// first: a flood for one refusing destination does not push out the
+// single, older record held for another.
+func TestHeldLimitDropsFromTheLargestDestination(t *testing.T) {
+	e := newEnv(t, nil, Config{MaxHeld: 3, MaxHeldAge: time.Hour})
+	const aARN, bARN = "arn:aws:sqs:us-east-1:000000000000:a", "arn:aws:sqs:us-east-1:000000000000:b"
+	cfg := &notify.Configuration{Rules: []notify.Rule{
+		{ID: "a", Kind: event.Queue, ARN: aARN, Events: []event.Name{event.ObjectCreatedAll}, Filter: []notify.FilterRule{{Name: "prefix", Value: "a/"}}},
+		{ID: "b", Kind: event.Queue, ARN: bARN, Events: []event.Name{event.ObjectCreatedAll}, Filter: []notify.FilterRule{{Name: "prefix", Value: "b/"}}},
+	}}
+	if err := e.svc.PutConfiguration(context.Background(), "b", cfg, PutOptions{SkipDestinationValidation: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Neither queue exists: every record is held. B's comes first, then
+	// a flood of four for A: five held, the limit is three.
+	e.put(t, "B1", "b/1")
+	for _, id := range []string{"A1", "A2", "A3", "A4"} {
+		e.put(t, id, "a/"+id)
+	}
+	if _, err := e.svc.deliverBatch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	state := func(rid string) string {
+		r, err := e.svc.Records(context.Background(), rid)
+		if err != nil || len(r.Records) != 1 {
+			t.Fatalf("Records(%s) = %+v, %v", rid, r, err)
+		}
+		return r.Records[0].State
+	}
+	if got := state("B1"); got != "held" {
+		t.Errorf("B's only record is %s, want held (A holds the most)", got)
+	}
+	// A held four against B's one: A gives up its two oldest.
+	var dropped []string
+	for _, id := range []string{"A1", "A2", "A3", "A4"} {
+		if state(id) == "dropped" {
+			dropped = append(dropped, id)
+		}
+	}
+	if strings.Join(dropped, ",") != "A1,A2" {
+		t.Errorf("dropped %v, want A1,A2", dropped)
+	}
+	if n := e.store.Stats(HeldQueue); n.Visible+n.InFlight+n.Delayed != 3 {
+		t.Errorf("held %+v, want 3 (the limit)", n)
+	}
+
+	// A service opened later on the same store counts what is held
+	// already: one more record for A drops A's oldest, not B's.
+	e2, err := New(context.Background(), Config{Store: e.store, Buckets: bucketsOf{e.store}, Destinations: e.dest,
+		Clock: e.clk, MaxHeld: 3, MaxHeldAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc = e2
+	e.clk.Advance(time.Minute) // past every held record's back-off
+	e.put(t, "A5", "a/5")
+	if _, err := e2.deliverBatch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := state("B1"); got != "held" {
+		t.Errorf("after reopening, B's record is %s, want held", got)
+	}
+	if got := state("A3"); got != "dropped" {
+		t.Errorf("after reopening, A's oldest held record is %s, want dropped", got)
+	}
+}

@@ -27,8 +27,13 @@
 //     means redelivery, never loss.
 //   - Nothing dropped silently. A held record is dropped when it is older
 //     than Config.MaxHeldAge or when more than Config.MaxHeld records are
-//     held (oldest first); each drop is logged, counted
+//     held: then the destination holding the most records gives up its
+//     oldest first, so a flood for one refusing destination does not push
+//     out another's records (heldcounts.go). Each drop is logged, counted
 //     (sluice_notify_dropped_total) and marked in the request-id index.
+//     All held records share one storage queue; DESIGN's delivery queue
+//     per destination is not built (a held record only waits for its
+//     destination to accept, so the count bound is where sharing hurt).
 //   - Sequencers grow per key across restarts: New bumps the stored epoch
 //     with a durable commit before anything is published (event/doc.go).
 //
