@@ -752,6 +752,65 @@ class Functions(ServerTest):
             metrics = resp.read().decode()
         self.assertIn('sluice_function_recursive_invocations_dropped_total{function="sqsloop"} 1\n', metrics)
 
+    def test_invoke_recursive_loop_stops_after_16_invocations(self):
+        """A Python function that invokes itself asynchronously through the
+        Lambda API (boto3 invoke, InvocationType Event) and writes one S3
+        object per invocation: one Event invoke from outside leads to
+        exactly 16 invocations; the 17th is stopped and its event goes to
+        the on-failure destination. sluice wait does not follow direct
+        invokes, so the bucket is polled until its count holds still."""
+        import json
+        import time
+        sqs = self.server.client("sqs")
+        self.s3.create_bucket(Bucket="invokeloop-seen")
+        failed_url = sqs.create_queue(QueueName="invokeloop-failed")["QueueUrl"]
+        src = (
+            "import json, boto3\n"
+            "s3 = boto3.client('s3')\n"
+            "lam = boto3.client('lambda')\n"
+            "def handler(event, context):\n"
+            "    n = event['n']\n"
+            "    s3.put_object(Bucket='invokeloop-seen', Key='%02d' % n, Body=b'ran')\n"
+            "    lam.invoke(FunctionName=context.function_name, InvocationType='Event',\n"
+            "               Payload=json.dumps({'n': n + 1}))\n")
+        path = os.path.join(self.tmp.name, "invokeloop.zip")
+        self.zip_files(path, {"invokeloop.py": src})
+        with open(path, "rb") as f:
+            self.lam.create_function(FunctionName="invokeloop", Runtime="python3.12", Handler="invokeloop.handler",
+                                     Role=self.role_arn, Code={"ZipFile": f.read()}, Timeout=30)
+        self.lam.put_function_event_invoke_config(FunctionName="invokeloop", MaximumRetryAttempts=0, DestinationConfig={
+            "OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:invokeloop-failed"}})
+        out = self.lam.invoke(FunctionName="invokeloop", InvocationType="Event", Payload=b'{"n": 1}')
+        self.assertEqual(out["StatusCode"], 202)
+
+        def count():
+            return self.s3.list_objects_v2(Bucket="invokeloop-seen").get("KeyCount", 0)
+        deadline = time.monotonic() + 60
+        n, steady_since = count(), None
+        while time.monotonic() < deadline:
+            if n == 16:
+                steady_since = steady_since or time.monotonic()
+                if time.monotonic() - steady_since >= 3:
+                    break
+            else:
+                steady_since = None
+            time.sleep(0.2)
+            n = count()
+        keys = sorted(o["Key"] for o in self.s3.list_objects_v2(Bucket="invokeloop-seen").get("Contents", []))
+        self.assertEqual(keys, ["%02d" % i for i in range(1, 17)])
+        msgs = sqs.receive_message(QueueUrl=failed_url, MaxNumberOfMessages=10, WaitTimeSeconds=5).get("Messages", [])
+        self.assertEqual(len(msgs), 1, msgs)
+        rec = json.loads(msgs[0]["Body"])
+        self.assertEqual(rec["responsePayload"]["errorType"], "RecursiveInvocationException")
+        self.assertEqual(rec["requestPayload"], {"n": 17})
+        import base64
+        creds = self.server.creds
+        auth = base64.b64encode(f"{creds['AWS_ACCESS_KEY_ID']}:{creds['AWS_SECRET_ACCESS_KEY']}".encode()).decode()
+        req = urllib.request.Request(self.server.endpoint + "/_sluice/metrics", headers={"Authorization": "Basic " + auth})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            metrics = resp.read().decode()
+        self.assertIn('sluice_function_recursive_invocations_dropped_total{function="invokeloop"} 1\n', metrics)
+
 class Notifications(ServerTest):
     """Bucket notifications to a queue: the CLI user story, bulk checks with boto3, sluice wait."""
 

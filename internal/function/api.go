@@ -145,10 +145,13 @@ type InvokeInput struct {
 	// Lambda API edge does, with its own message), so Invoke does not
 	// scan it a second time.
 	PayloadChecked bool
-	// Lineage is what caused the invocation, for callers inside Sluice (an
-	// event source mapping passes its batch's); requests the function makes
-	// carry it on with this invocation appended (Current.Lineage), which is
-	// how a loop through a queue is seen. Empty for a direct Invoke.
+	// Lineage is what caused the invocation: an event source mapping passes
+	// its batch's, the Lambda API edge the calling invocation's when a
+	// function instance's credentials made the Invoke. Requests the
+	// function makes carry it on with this invocation appended
+	// (Current.Lineage), which is how a loop through a queue or through
+	// Invoke is seen. Empty for an Invoke no function made. InvokeAsync
+	// queues the event with it when its Chain is not empty.
 	Lineage event.Lineage
 }
 

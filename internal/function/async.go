@@ -587,7 +587,9 @@ type Tracker interface {
 
 // InvokeAsync is Invoke with InvocationType Event: the event is committed
 // to the function's invocation queue and InvokeOutput.RequestID names it
-// (HTTP 202). Errors: ErrNotFound, ErrValidation, ErrRequestTooLarge
+// (HTTP 202). The event's lineage is in.Lineage when that names a chain
+// (the caller is a function invocation), else a new one rooted at
+// in.RequestID. Errors: ErrNotFound, ErrValidation, ErrRequestTooLarge
 // (payload over MaxAsyncPayload), ErrInvalidRequestContent (not JSON).
 func (s *Service) InvokeAsync(ctx context.Context, in InvokeInput) (InvokeOutput, error) {
 	if len(in.Payload) > MaxAsyncPayload {
@@ -601,6 +603,12 @@ func (s *Service) InvokeAsync(ctx context.Context, in InvokeInput) (InvokeOutput
 		return InvokeOutput{}, err
 	}
 	lin := event.Lineage{RequestID: in.RequestID, TraceID: in.TraceID}
+	if len(in.Lineage.Chain) > 0 {
+		// A function invoking a function: the event continues the
+		// caller's chain, so the worker's depth check stops a loop through
+		// Invoke at the 17th invocation as it does one through S3.
+		lin = in.Lineage
+	}
 	var id string
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
 		var err error

@@ -39,6 +39,12 @@ const (
 	recursiveErrMsg  = "Lambda has detected your function being invoked in a recursive loop with other AWS resources and stopped your function's invocation."
 )
 
+// RecursiveInvocationMessage is the message of the
+// RecursiveInvocationException a synchronous Invoke that would continue a
+// stopped chain answers with, the same text the failure destination's
+// record carries, so both read alike.
+const RecursiveInvocationMessage = recursiveErrMsg
+
 const recursionPrefix = "Fr/"
 
 func recursionKey(name string) []byte { return []byte(recursionPrefix + name) }

@@ -40,6 +40,7 @@ var statusOf = map[string]int{
 	"ServiceException":               http.StatusInternalServerError,
 	"UnknownOperationException":      http.StatusNotFound,
 	"NotImplemented":                 http.StatusNotImplemented,
+	"RecursiveInvocationException":   http.StatusBadRequest,
 }
 
 // kinds maps the function domain's sentinels to their codes.

@@ -23,6 +23,7 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/awsproto"
 	"sluice/internal/clock"
+	"sluice/internal/event"
 	"sluice/internal/eventsource"
 	"sluice/internal/function"
 )
@@ -61,6 +62,19 @@ type Config struct {
 	Logger    *slog.Logger
 	// Registerer receives the handler's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// Lineage tells which invocation chain an access key's request belongs
+	// to (a function instance's credentials); nil when no caller is a
+	// function. An Invoke a function makes continues its chain, so a loop
+	// through Invoke is stopped as Lambda stops it (DESIGN, Functions).
+	Lineage InvocationLineage
+}
+
+// InvocationLineage finds the invocation chain a request belongs to from
+// its access key: the lineage of the function invocation the key's
+// instance is serving, with that invocation appended (event.Lineage.Then).
+// ok is false for a key that is not a function's or an idle instance's.
+type InvocationLineage interface {
+	Lineage(accessKeyID string) (l event.Lineage, ok bool)
 }
 
 // Handler serves the Lambda API and /_sluice/functions/.
@@ -74,6 +88,7 @@ type Handler struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	metrics  *awsproto.RequestMetrics
+	lineage  InvocationLineage // nil: no caller is a function
 }
 
 // New returns the Lambda handler.
@@ -85,7 +100,8 @@ func New(cfg Config) *Handler {
 		cfg.Clock = clock.Real{}
 	}
 	return &Handler{fn: cfg.Functions, mappings: cfg.Mappings, verify: cfg.Verifier, objects: cfg.Objects, root: cfg.Root,
-		base: strings.TrimRight(cfg.PublicURL, "/"), clock: cfg.Clock, log: cfg.Logger, metrics: newMetrics(cfg.Registerer)}
+		base: strings.TrimRight(cfg.PublicURL, "/"), clock: cfg.Clock, log: cfg.Logger, metrics: newMetrics(cfg.Registerer),
+		lineage: cfg.Lineage}
 }
 
 // call is one request as the operations see it.

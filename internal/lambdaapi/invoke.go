@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 
+	"sluice/internal/event"
 	"sluice/internal/function"
 )
 
@@ -12,7 +13,10 @@ import (
 // function's result, a function error included (X-Amz-Function-Error:
 // Unhandled); DryRun answers 204 after the checks; Event (what S3 uses)
 // answers 202 once the event is committed to the function's invocation
-// queue, with the invocation's request id in X-Amzn-RequestId.
+// queue, with the invocation's request id in X-Amzn-RequestId. An Invoke
+// made with a function instance's credentials continues that invocation's
+// chain; one that would run past MaxChainDepth is stopped (stopRecursive,
+// or the asynchronous worker for Event).
 func (h *Handler) invoke(c *call) error {
 	typ := c.r.Header.Get("X-Amz-Invocation-Type")
 	switch typ {
@@ -36,6 +40,12 @@ func (h *Handler) invoke(c *call) error {
 	if len(payload) > 0 && !json.Valid(payload) {
 		return newErr("InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: the payload is not valid JSON")
 	}
+	lin := h.callerLineage(c)
+	if typ != "DryRun" && len(lin.Chain) >= function.MaxChainDepth {
+		if err := h.stopRecursive(c, lin); err != nil {
+			return err
+		}
+	}
 	out, err := h.fn.Invoke(c.ctx, function.InvokeInput{
 		Name:          c.name(),
 		Qualifier:     c.r.URL.Query().Get("Qualifier"),
@@ -46,6 +56,7 @@ func (h *Handler) invoke(c *call) error {
 		TraceID:       c.r.Header.Get("X-Amzn-Trace-Id"),
 		// Checked above, with the edge's message.
 		PayloadChecked: true,
+		Lineage:        lin,
 	})
 	if err != nil {
 		return err
@@ -92,6 +103,8 @@ func (h *Handler) invokeEvent(c *call) error {
 		Payload:   payload,
 		RequestID: c.requestID,
 		TraceID:   c.r.Header.Get("X-Amzn-Trace-Id"),
+		// The worker stops the event if this chain is already full.
+		Lineage: h.callerLineage(c),
 	})
 	if err != nil {
 		return err
@@ -110,10 +123,43 @@ func (h *Handler) invokeAsyncLegacy(c *call) error {
 		return newErr("InvalidRequestContentException", "Could not read request body: %s", err)
 	}
 	out, err := h.fn.InvokeAsync(c.ctx, function.InvokeInput{Name: c.name(), Payload: payload, RequestID: c.requestID,
-		TraceID: c.r.Header.Get("X-Amzn-Trace-Id")})
+		TraceID: c.r.Header.Get("X-Amzn-Trace-Id"), Lineage: h.callerLineage(c)})
 	if err != nil {
 		return err
 	}
 	c.requestID = out.RequestID
 	return c.writeJSON(http.StatusAccepted, map[string]int{"Status": http.StatusAccepted})
+}
+
+// callerLineage is the chain of the invocation whose instance made the
+// request, with that invocation appended; empty when no function did.
+func (h *Handler) callerLineage(c *call) event.Lineage {
+	if h.lineage == nil || c.caller.AccessKeyID == "" {
+		return event.Lineage{}
+	}
+	l, _ := h.lineage.Lineage(c.caller.AccessKeyID)
+	return l
+}
+
+// stopRecursive refuses a synchronous Invoke that would be invocation
+// MaxChainDepth+1 of lin's chain when the target's RecursiveLoop is
+// Terminate: 400 RecursiveInvocationException, as Lambda answers a loop
+// through its Invoke API ("Works with SQS, SNS, and direct Lambda invoke
+// API integrations"). It returns nil when the invocation may run. Only
+// chains that deep pay for the checks: a DryRun Invoke first, so that a
+// missing function or qualifier is still ResourceNotFoundException.
+func (h *Handler) stopRecursive(c *call, lin event.Lineage) error {
+	name := c.name()
+	if _, err := h.fn.Invoke(c.ctx, function.InvokeInput{Name: name, Qualifier: c.r.URL.Query().Get("Qualifier"), DryRun: true,
+		PayloadChecked: true}); err != nil {
+		return err
+	}
+	stop, err := h.fn.StopsRecursion(c.ctx, name, lin)
+	if err != nil || !stop {
+		return err
+	}
+	h.fn.CountRecursionStopped(name, 1)
+	h.log.Warn("recursive loop detected: synchronous invocation stopped",
+		"function", name, "caller_request_id", lin.Chain[len(lin.Chain)-1], "chain_depth", len(lin.Chain), "trace_id", lin.TraceID)
+	return newErr("RecursiveInvocationException", "%s", function.RecursiveInvocationMessage)
 }

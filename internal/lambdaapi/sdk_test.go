@@ -25,6 +25,7 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/clock"
 	"sluice/internal/function"
+	"sluice/internal/runtimeapi"
 	"sluice/internal/storage/blobstore"
 	"sluice/internal/storage/pebblestore"
 )
@@ -42,6 +43,13 @@ type env struct {
 	fns    *function.Service
 	client *lambda.Client
 	s3     map[string][]byte // bucket/key -> bytes, the fake S3
+	// lineage is what the handler's InvocationLineage answers for the
+	// root key: tests pose as a function invocation deep in a chain.
+	lineage *fakeLineage
+	// dest receives what the function service sends to SQS destinations.
+	dest chan destRecord
+	// reg holds the function service's metrics.
+	reg *prometheus.Registry
 }
 
 type fakeS3 map[string][]byte
@@ -70,7 +78,10 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fns, err := function.New(function.Config{Store: st, Blobs: blobs, RuntimeDir: t.TempDir(),
+	dest := make(chan destRecord, 16)
+	reg := prometheus.NewRegistry()
+	fns, err := function.New(function.Config{Store: st, Blobs: blobs, RuntimeDir: t.TempDir(), Queues: destQueues(dest), Registerer: reg,
+		Runtime: runtimeapi.Listen, InitTimeout: 5 * time.Second,
 		RoleExists: func(_ context.Context, role string) error {
 			if role != roleARN {
 				return errors.New("no such role")
@@ -80,13 +91,13 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: context.Background(), fns: fns, s3: map[string][]byte{}}
+	e := &env{t: t, ctx: context.Background(), fns: fns, s3: map[string][]byte{}, lineage: &fakeLineage{}, dest: dest, reg: reg}
 	root := auth.Credentials{AccessKeyID: rootKey, SecretAccessKey: rootSecret, Principal: "000000000000"}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewUnstartedServer(mux)
 	e.srv.Start()
 	h := New(Config{Functions: fns, Verifier: &auth.Verifier{Keys: auth.NewStaticKeyring(root), Clock: clock.Real{}},
-		Objects: fakeS3(e.s3), Root: root, PublicURL: e.srv.URL, Registerer: prometheus.NewRegistry()})
+		Objects: fakeS3(e.s3), Root: root, PublicURL: e.srv.URL, Registerer: prometheus.NewRegistry(), Lineage: e.lineage})
 	mux.Handle(SluicePrefix, http.HandlerFunc(h.ServeSluice))
 	mux.Handle("/", h)
 	t.Cleanup(func() { e.srv.Close(); fns.Close(); st.Close() })

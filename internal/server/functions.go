@@ -139,19 +139,21 @@ func (s *Server) buildFunctions(objects *object.Service) error {
 	s.iam = iamapi.New(iamapi.Config{Roles: s.roles, Sessions: s.sessions, Verifier: verifier,
 		RootAccessKey: s.root.AccessKeyID, Logger: cfg.Logger, Registerer: s.registry})
 	s.lambda = lambdaapi.New(lambdaapi.Config{Functions: fns, Mappings: s.mappings, Verifier: verifier, Objects: objectReader{objects},
-		Root: s.root, PublicURL: s.url, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: s.registry})
+		Root: s.root, PublicURL: s.url, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: s.registry,
+		Lineage: invocationLineage{s}})
 	return nil
 }
 
 // Functions is the server's function service (tests inspect it).
 func (s *Server) Functions() *function.Service { return s.functions }
 
-// invocationLineage gives the S3 and SQS edges the lineage of the
+// invocationLineage gives the S3, SQS and Lambda edges the lineage of the
 // invocation a function session's access key serves
-// (s3api.InvocationLineage, sqsapi.InvocationLineage), so that the events
+// (s3api.InvocationLineage, sqsapi.InvocationLineage,
+// lambdaapi.InvocationLineage), so that the events
 // a function's writes cause count toward the request that started the
-// chain and the wait API follows them, and the messages it sends carry
-// the chain to an event source mapping (loop detection). The function service
+// chain and the wait API follows them, and the messages it sends and the
+// functions it invokes carry the chain on (loop detection). The function service
 // is built after the S3 handler, before any request is served.
 type invocationLineage struct{ s *Server }
 
