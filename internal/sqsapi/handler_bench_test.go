@@ -94,10 +94,7 @@ func BenchmarkSendMessageParallel(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r := tmpl.Clone(tmpl.Context())
-			r.Body = io.NopCloser(strings.NewReader(body))
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
+			w := serveSigned(h, tmpl, body)
 			if w.Code != http.StatusOK || !bytes.Contains(w.Body.Bytes(), []byte(`"MD5OfMessageBody"`)) {
 				b.Errorf("SendMessage: status %d: %s", w.Code, w.Body.Bytes())
 				return
@@ -117,10 +114,7 @@ func BenchmarkReceiveDelete(b *testing.B) {
 	send := `{"QueueUrl":"` + qurl + `","MessageBody":"` + strings.Repeat("x", 1024) + `"}`
 	st := signedJSON(b, "SendMessage", send)
 	for range b.N {
-		r := st.Clone(st.Context())
-		r.Body = io.NopCloser(strings.NewReader(send))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serveSigned(h, st, send)
 		if w.Code != http.StatusOK {
 			b.Fatalf("SendMessage: %d %s", w.Code, w.Body.Bytes())
 		}
@@ -131,10 +125,7 @@ func BenchmarkReceiveDelete(b *testing.B) {
 	cpu0 := processCPU(b)
 	b.ResetTimer()
 	for range b.N {
-		r := rt.Clone(rt.Context())
-		r.Body = io.NopCloser(strings.NewReader(recv))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serveSigned(h, rt, recv)
 		raw := w.Body.Bytes()
 		i := bytes.Index(raw, []byte(`"ReceiptHandle":"`))
 		if w.Code != http.StatusOK || i < 0 {
@@ -143,10 +134,7 @@ func BenchmarkReceiveDelete(b *testing.B) {
 		handle := raw[i+len(`"ReceiptHandle":"`):]
 		handle = handle[:bytes.IndexByte(handle, '"')]
 		del := `{"QueueUrl":"` + qurl + `","ReceiptHandle":"` + string(handle) + `"}`
-		dt := signedJSON(b, "DeleteMessage", del)
-		dt.Body = io.NopCloser(strings.NewReader(del))
-		w = httptest.NewRecorder()
-		h.ServeHTTP(w, dt)
+		w = serveSigned(h, signedJSON(b, "DeleteMessage", del), del)
 		if w.Code != http.StatusOK {
 			b.Fatalf("DeleteMessage: %d %s", w.Code, w.Body.Bytes())
 		}
@@ -199,6 +187,16 @@ func BenchmarkSendToWaitingReceive(b *testing.B) {
 	b.ReportMetric(float64(sends[len(sends)/2]), "send-p50-ns")
 }
 
+// serveSigned serves a copy of the signed request tmpl with body (the
+// body its signature covers) and returns the recorded answer.
+func serveSigned(h *Handler, tmpl *http.Request, body string) *httptest.ResponseRecorder {
+	r := tmpl.Clone(tmpl.Context())
+	r.Body = io.NopCloser(strings.NewReader(body))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
 // benchFilledQueue is a handler whose queue "q" holds ten 1 KiB messages
 // per op, its URL, and a signed ReceiveMessage of up to ten (all system
 // attributes) with its body.
@@ -229,10 +227,7 @@ func BenchmarkReceiveDeleteBatch(b *testing.B) {
 	cpu0 := processCPU(b)
 	b.ResetTimer()
 	for range b.N {
-		r := rt.Clone(rt.Context())
-		r.Body = io.NopCloser(strings.NewReader(recv))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serveSigned(h, rt, recv)
 		raw := w.Body.Bytes()
 		if w.Code != http.StatusOK {
 			b.Fatalf("ReceiveMessage: %d %s", w.Code, raw)
@@ -257,10 +252,7 @@ func BenchmarkReceiveDeleteBatch(b *testing.B) {
 			b.Fatalf("ReceiveMessage: %d messages, want 10: %s", n, w.Body.Bytes())
 		}
 		del.WriteString(`]}`)
-		dt := signedJSON(b, "DeleteMessageBatch", del.String())
-		dt.Body = io.NopCloser(strings.NewReader(del.String()))
-		w = httptest.NewRecorder()
-		h.ServeHTTP(w, dt)
+		w = serveSigned(h, signedJSON(b, "DeleteMessageBatch", del.String()), del.String())
 		if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"Failed":[{`)) {
 			b.Fatalf("DeleteMessageBatch: %d %s", w.Code, w.Body.Bytes())
 		}
@@ -279,10 +271,7 @@ func BenchmarkReceiveMessage10(b *testing.B) {
 	cpu0 := processCPU(b)
 	b.ResetTimer()
 	for range b.N {
-		r := rt.Clone(rt.Context())
-		r.Body = io.NopCloser(strings.NewReader(recv))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serveSigned(h, rt, recv)
 		if w.Code != http.StatusOK || bytes.Count(w.Body.Bytes(), []byte(`"ReceiptHandle"`)) != 10 {
 			b.Fatalf("ReceiveMessage: %d %s", w.Code, w.Body.Bytes())
 		}
