@@ -49,6 +49,17 @@ type Lineage struct {
 	Chain []string
 }
 
+// LineageSource finds the invocation chain a request belongs to from the
+// access key that signed it: the lineage of the function invocation the
+// key's instance is serving, with that invocation appended (Then). ok is
+// false for a key that is no function instance's, or an idle one's. The
+// server wires function.Service.CurrentInvocation into the S3, SQS and
+// Lambda edges through it, so that what a function does continues its
+// chain (the wait API, recursive loop detection).
+type LineageSource interface {
+	Lineage(accessKeyID string) (l Lineage, ok bool)
+}
+
 // Then is the lineage of a request made by the invocation invocationID
 // (with trace id traceID) that l caused: same root request, the chain one
 // longer. A lineage without a root request (an invocation no S3 request

@@ -66,15 +66,7 @@ type Config struct {
 	// to (a function instance's credentials); nil when no caller is a
 	// function. An Invoke a function makes continues its chain, so a loop
 	// through Invoke is stopped as Lambda stops it (DESIGN, Functions).
-	Lineage InvocationLineage
-}
-
-// InvocationLineage finds the invocation chain a request belongs to from
-// its access key: the lineage of the function invocation the key's
-// instance is serving, with that invocation appended (event.Lineage.Then).
-// ok is false for a key that is not a function's or an idle instance's.
-type InvocationLineage interface {
-	Lineage(accessKeyID string) (l event.Lineage, ok bool)
+	Lineage event.LineageSource
 }
 
 // Handler serves the Lambda API and /_sluice/functions/.
@@ -88,7 +80,7 @@ type Handler struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	metrics  *awsproto.RequestMetrics
-	lineage  InvocationLineage // nil: no caller is a function
+	lineage  event.LineageSource // nil: no caller is a function
 }
 
 // New returns the Lambda handler.

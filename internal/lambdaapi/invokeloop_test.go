@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// fakeLineage is the handler's InvocationLineage: requests signed with the
+// fakeLineage is the handler's event.LineageSource: requests signed with the
 // root key belong to the chain set last, none before.
 type fakeLineage struct {
 	mu sync.Mutex

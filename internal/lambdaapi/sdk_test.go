@@ -43,7 +43,7 @@ type env struct {
 	fns    *function.Service
 	client *lambda.Client
 	s3     map[string][]byte // bucket/key -> bytes, the fake S3
-	// lineage is what the handler's InvocationLineage answers for the
+	// lineage is what the handler's event.LineageSource answers for the
 	// root key: tests pose as a function invocation deep in a chain.
 	lineage *fakeLineage
 	// dest receives what the function service sends to SQS destinations.

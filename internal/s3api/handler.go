@@ -14,6 +14,7 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/awsproto"
 	"sluice/internal/clock"
+	"sluice/internal/event"
 	"sluice/internal/object"
 )
 
@@ -30,7 +31,7 @@ type Config struct {
 	Notifications Notifications
 	// Lineage tells which invocation chain an access key's request belongs
 	// to (a function's session while it serves an invocation); nil: none.
-	Lineage  InvocationLineage
+	Lineage  event.LineageSource
 	Verifier *auth.Verifier
 	// Region is the one region this server serves (SLUICE_REGION); empty
 	// means us-east-1.

@@ -22,12 +22,6 @@ type Notifications interface {
 	GetConfiguration(ctx context.Context, bucket string) (*notify.Configuration, error)
 }
 
-// InvocationLineage finds the invocation chain a request belongs to from
-// its access key (function.Service.CurrentInvocation, wired by the server).
-type InvocationLineage interface {
-	Lineage(accessKeyID string) (event.Lineage, bool)
-}
-
 // eventBridgeWarning is sent with a configuration that has
 // EventBridgeConfiguration: S3 accepts it, and so does Sluice, but nothing
 // is delivered for it, which the user should not have to discover.

@@ -147,14 +147,13 @@ func (s *Server) buildFunctions(objects *object.Service) error {
 // Functions is the server's function service (tests inspect it).
 func (s *Server) Functions() *function.Service { return s.functions }
 
-// invocationLineage gives the S3, SQS and Lambda edges the lineage of the
-// invocation a function session's access key serves
-// (s3api.InvocationLineage, sqsapi.InvocationLineage,
-// lambdaapi.InvocationLineage), so that the events
-// a function's writes cause count toward the request that started the
-// chain and the wait API follows them, and the messages it sends and the
-// functions it invokes carry the chain on (loop detection). The function service
-// is built after the S3 handler, before any request is served.
+// invocationLineage is the event.LineageSource of the S3, SQS and Lambda
+// edges: the lineage of the invocation a function session's access key
+// serves, so that the events a function's writes cause count toward the
+// request that started the chain and the wait API follows them, and the
+// messages it sends and the functions it invokes carry the chain on (loop
+// detection). The function service is built after the S3 handler, before
+// any request is served.
 type invocationLineage struct{ s *Server }
 
 func (l invocationLineage) Lineage(accessKeyID string) (event.Lineage, bool) {

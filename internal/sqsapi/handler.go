@@ -35,15 +35,7 @@ type Config struct {
 	// Lineage tells which invocation chain an access key's request belongs
 	// to (a function instance's credentials); nil when there are no
 	// functions. Messages a function sends carry it (loop detection).
-	Lineage InvocationLineage
-}
-
-// InvocationLineage finds the invocation chain a request belongs to from
-// its access key: the lineage of the function invocation the key's
-// instance is serving, with that invocation appended (event.Lineage.Then).
-// ok is false for a key that is not a function's or an idle instance's.
-type InvocationLineage interface {
-	Lineage(accessKeyID string) (l event.Lineage, ok bool)
+	Lineage event.LineageSource
 }
 
 // Handler serves every request the server routes to SQS.
@@ -53,7 +45,7 @@ type Handler struct {
 	base    string // PublicURL without a trailing slash
 	log     *slog.Logger
 	metrics *awsproto.RequestMetrics
-	lineage InvocationLineage // nil: no functions
+	lineage event.LineageSource // nil: no functions
 }
 
 // New returns the SQS handler.

@@ -15,7 +15,7 @@ import (
 	"sluice/internal/queue"
 )
 
-// lineageByKey is InvocationLineage over a fixed map.
+// lineageByKey is an event.LineageSource over a fixed map.
 type lineageByKey map[string]event.Lineage
 
 func (m lineageByKey) Lineage(key string) (event.Lineage, bool) {
