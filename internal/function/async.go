@@ -404,7 +404,7 @@ func (s *Service) attempt(ctx context.Context, p *pump, r *record, l storage.Lea
 			return
 		}
 	}
-	if depth := len(inv.Lineage.Chain); depth >= MaxChainDepth && cfg.recursiveLoop != RecursiveLoopAllow {
+	if AtLoopLimit(inv.Lineage) && cfg.recursiveLoop != RecursiveLoopAllow {
 		s.stopRecursive(ctx, p.name, q, l.Receipt, &inv, cfg, made)
 		return
 	}

@@ -26,6 +26,11 @@ import (
 // stopped.
 const MaxChainDepth = 16
 
+// AtLoopLimit reports whether an event caused by lineage l would be
+// invocation MaxChainDepth+1 of its chain: the one a Terminate setting
+// stops. Every path that starts an invocation asks it.
+func AtLoopLimit(l event.Lineage) bool { return len(l.Chain) >= MaxChainDepth }
+
 // The values of RecursiveLoop.
 const (
 	RecursiveLoopAllow     = "Allow"
@@ -131,7 +136,7 @@ func (s *Service) GetRecursionConfig(ctx context.Context, fn string) (string, er
 // for a malformed fn, ErrNotFound for another region's or account's
 // ARN, storage errors.
 func (s *Service) StopsRecursion(ctx context.Context, fn string, l event.Lineage) (bool, error) {
-	if len(l.Chain) < MaxChainDepth {
+	if !AtLoopLimit(l) {
 		return false, nil
 	}
 	// The setting is the function's, whatever version or alias runs.

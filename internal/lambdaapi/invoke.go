@@ -41,7 +41,7 @@ func (h *Handler) invoke(c *call) error {
 		return newErr("InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: the payload is not valid JSON")
 	}
 	lin := h.callerLineage(c)
-	if typ != "DryRun" && len(lin.Chain) >= function.MaxChainDepth {
+	if typ != "DryRun" && function.AtLoopLimit(lin) {
 		if err := h.stopRecursive(c, lin); err != nil {
 			return err
 		}
