@@ -426,6 +426,25 @@ class Functions(ServerTest):
                 info.compress_type = zipfile.ZIP_DEFLATED
                 z.writestr(info, data)
 
+    def python_function(self, name, src, **extra):
+        """Creates python3.12 function name whose module name.py is src
+        (handler name.handler) and returns its ARN."""
+        path = os.path.join(self.tmp.name, name + ".zip")
+        self.zip_files(path, {name + ".py": src})
+        with open(path, "rb") as f:
+            return self.lam.create_function(FunctionName=name, Runtime="python3.12", Handler=name + ".handler",
+                                            Role=self.role_arn, Code={"ZipFile": f.read()}, Timeout=30,
+                                            **extra)["FunctionArn"]
+
+    def metrics(self):
+        """The server's /_sluice/metrics text, read with HTTP Basic."""
+        import base64
+        creds = self.server.creds
+        auth = base64.b64encode(f"{creds['AWS_ACCESS_KEY_ID']}:{creds['AWS_SECRET_ACCESS_KEY']}".encode()).decode()
+        req = urllib.request.Request(self.server.endpoint + "/_sluice/metrics", headers={"Authorization": "Basic " + auth})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.read().decode()
+
     def test_cli_user_story(self):
         import base64
         import json
@@ -645,11 +664,7 @@ class Functions(ServerTest):
             "    for r in event['Records']:\n"
             "        key = unquote_plus(r['s3']['object']['key'])\n"
             "        s3.put_object(Bucket=r['s3']['bucket']['name'], Key=key + '+', Body=b'again')\n")
-        path = os.path.join(self.tmp.name, "loop.zip")
-        self.zip_files(path, {"loop.py": src})
-        with open(path, "rb") as f:
-            arn = self.lam.create_function(FunctionName="loop", Runtime="python3.12", Handler="loop.handler",
-                                           Role=self.role_arn, Code={"ZipFile": f.read()}, Timeout=30)["FunctionArn"]
+        arn = self.python_function("loop", src)
         # The recursion configuration: Terminate by default, round-trips, refuses other values.
         self.assertEqual(self.lam.get_function_recursion_config(FunctionName="loop")["RecursiveLoop"], "Terminate")
         self.assertEqual(self.lam.put_function_recursion_config(FunctionName="loop", RecursiveLoop="Allow")["RecursiveLoop"], "Allow")
@@ -692,13 +707,7 @@ class Functions(ServerTest):
         # bucket holds what it held then, and one invocation was stopped.
         again = [o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
         self.assertEqual(sorted(again), keys)
-        import base64
-        creds = self.server.creds
-        auth = base64.b64encode(f"{creds['AWS_ACCESS_KEY_ID']}:{creds['AWS_SECRET_ACCESS_KEY']}".encode()).decode()
-        req = urllib.request.Request(self.server.endpoint + "/_sluice/metrics", headers={"Authorization": "Basic " + auth})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            metrics = resp.read().decode()
-        self.assertIn('sluice_function_recursive_invocations_dropped_total{function="loop"} 1\n', metrics)
+        self.assertIn('sluice_function_recursive_invocations_dropped_total{function="loop"} 1\n', self.metrics())
 
     def test_sqs_recursive_loop_stops_after_16_invocations(self):
         """A Python function mapped to a queue sends each message, one "+"
@@ -721,12 +730,7 @@ class Functions(ServerTest):
             "    for r in event.get('Records', []):\n"
             "        s3.put_object(Bucket='sqsloop-seen', Key=r['body'], Body=b'ran')\n"
             "        sqs.send_message(QueueUrl=os.environ['QUEUE_URL'], MessageBody=r['body'] + '+')\n")
-        path = os.path.join(self.tmp.name, "sqsloop.zip")
-        self.zip_files(path, {"sqsloop.py": src})
-        with open(path, "rb") as f:
-            self.lam.create_function(FunctionName="sqsloop", Runtime="python3.12", Handler="sqsloop.handler",
-                                     Role=self.role_arn, Code={"ZipFile": f.read()}, Timeout=30,
-                                     Environment={"Variables": {"QUEUE_URL": q_url}})
+        self.python_function("sqsloop", src, Environment={"Variables": {"QUEUE_URL": q_url}})
         # A warm instance first: with maxReceiveCount 1, a cold start longer
         # than the 2 s visibility timeout would send a message to the DLQ.
         self.lam.invoke(FunctionName="sqsloop", Payload=b'{"Records": []}')
@@ -744,13 +748,7 @@ class Functions(ServerTest):
         self.assertEqual(keys, sorted("seed" + "+" * n for n in range(16)))
         attrs = sqs.get_queue_attributes(QueueUrl=q_url, AttributeNames=["All"])["Attributes"]
         self.assertEqual((attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]), ("0", "0"))
-        import base64
-        creds = self.server.creds
-        auth = base64.b64encode(f"{creds['AWS_ACCESS_KEY_ID']}:{creds['AWS_SECRET_ACCESS_KEY']}".encode()).decode()
-        req = urllib.request.Request(self.server.endpoint + "/_sluice/metrics", headers={"Authorization": "Basic " + auth})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            metrics = resp.read().decode()
-        self.assertIn('sluice_function_recursive_invocations_dropped_total{function="sqsloop"} 1\n', metrics)
+        self.assertIn('sluice_function_recursive_invocations_dropped_total{function="sqsloop"} 1\n', self.metrics())
 
     def test_invoke_recursive_loop_stops_after_16_invocations(self):
         """A Python function that invokes itself asynchronously through the
@@ -773,11 +771,7 @@ class Functions(ServerTest):
             "    s3.put_object(Bucket='invokeloop-seen', Key='%02d' % n, Body=b'ran')\n"
             "    lam.invoke(FunctionName=context.function_name, InvocationType='Event',\n"
             "               Payload=json.dumps({'n': n + 1}))\n")
-        path = os.path.join(self.tmp.name, "invokeloop.zip")
-        self.zip_files(path, {"invokeloop.py": src})
-        with open(path, "rb") as f:
-            self.lam.create_function(FunctionName="invokeloop", Runtime="python3.12", Handler="invokeloop.handler",
-                                     Role=self.role_arn, Code={"ZipFile": f.read()}, Timeout=30)
+        self.python_function("invokeloop", src)
         self.lam.put_function_event_invoke_config(FunctionName="invokeloop", MaximumRetryAttempts=0, DestinationConfig={
             "OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:invokeloop-failed"}})
         out = self.lam.invoke(FunctionName="invokeloop", InvocationType="Event", Payload=b'{"n": 1}')
@@ -803,13 +797,7 @@ class Functions(ServerTest):
         rec = json.loads(msgs[0]["Body"])
         self.assertEqual(rec["responsePayload"]["errorType"], "RecursiveInvocationException")
         self.assertEqual(rec["requestPayload"], {"n": 17})
-        import base64
-        creds = self.server.creds
-        auth = base64.b64encode(f"{creds['AWS_ACCESS_KEY_ID']}:{creds['AWS_SECRET_ACCESS_KEY']}".encode()).decode()
-        req = urllib.request.Request(self.server.endpoint + "/_sluice/metrics", headers={"Authorization": "Basic " + auth})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            metrics = resp.read().decode()
-        self.assertIn('sluice_function_recursive_invocations_dropped_total{function="invokeloop"} 1\n', metrics)
+        self.assertIn('sluice_function_recursive_invocations_dropped_total{function="invokeloop"} 1\n', self.metrics())
 
 class Notifications(ServerTest):
     """Bucket notifications to a queue: the CLI user story, bulk checks with boto3, sluice wait."""
