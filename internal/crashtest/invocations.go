@@ -1,14 +1,9 @@
 package crashtest
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,36 +21,6 @@ import (
 	"sluice/internal/queue"
 	"sluice/internal/storage"
 )
-
-// BuildFunction builds the Go package pkg (a directory) as an
-// aws-lambda-go bootstrap for provided.al2023 and returns its zip.
-func BuildFunction(dir, pkg string) ([]byte, error) {
-	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build %s: %v\n%s", pkg, err, out)
-	}
-	exe, err := os.ReadFile(bin)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	hdr.SetMode(0o755)
-	w, err := zw.CreateHeader(hdr)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(exe); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
 
 // Invocations is the invariant "every accepted invocation runs to success
 // or reaches its failure destination" (issue 8) on a process target.
@@ -81,7 +46,7 @@ type Invocations struct {
 	Function  string
 	OKBucket  string
 	FailQueue string
-	Zip       []byte        // the function's package (BuildFunction)
+	Zip       []byte        // the function's package (functest.BuildZip)
 	Settle    time.Duration // default 5 s
 	Workers   int           // default 2
 

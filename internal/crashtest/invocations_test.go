@@ -11,6 +11,7 @@ import (
 
 	"sluice/internal/clock"
 	"sluice/internal/function"
+	"sluice/internal/function/functest"
 	"sluice/internal/object"
 	"sluice/internal/queue"
 	"sluice/internal/storage"
@@ -28,12 +29,7 @@ var invokeFn struct {
 func invokeFnZip(t *testing.T) []byte {
 	t.Helper()
 	invokeFn.once.Do(func() {
-		dir, err := makeTempDir()
-		if err != nil {
-			invokeFn.err = err
-			return
-		}
-		invokeFn.zip, invokeFn.err = BuildFunction(dir, "./testdata/invokefn")
+		invokeFn.zip, invokeFn.err = functest.BuildZip("./testdata/invokefn")
 	})
 	if invokeFn.err != nil {
 		t.Fatal(invokeFn.err)
@@ -96,11 +92,6 @@ func pendingOffline(t *testing.T, dir string, inv *Invocations) (int, error) {
 	defer queues.Close()
 	return inv.Pending(context.Background(), store, object.New(object.Config{Store: store, Blobs: blobs, Clock: fake}), queues)
 }
-
-// makeTempDir is a directory for build output that outlives one test (the
-// zip is built once per binary); TestMain's directory is not reachable
-// here, and the OS removes temporary directories.
-func makeTempDir() (string, error) { return os.MkdirTemp("", "crashtest-fn-") }
 
 // An event whose every attempt crashes the server (the function SIGKILLs
 // its parent) still reaches its failure destination: the attempt is

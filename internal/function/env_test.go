@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"sluice/internal/function"
+	"sluice/internal/function/functest"
 	"sluice/internal/runtimeapi"
 	"sluice/internal/storage/blobstore"
 	"sluice/internal/storage/pebblestore"
@@ -22,23 +22,12 @@ import (
 var goBootstrap []byte
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "function-test-")
-	if err != nil {
-		panic(err)
-	}
-	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, "./testdata/bootstrap")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build test bootstrap: %v\n%s", err, b)
+	var err error
+	if goBootstrap, err = functest.Build("./testdata/bootstrap"); err != nil {
+		fmt.Fprintln(os.Stderr, "build test bootstrap:", err)
 		os.Exit(1)
 	}
-	if goBootstrap, err = os.ReadFile(out); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 type entry struct {

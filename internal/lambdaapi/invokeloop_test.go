@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +18,7 @@ import (
 
 	"sluice/internal/event"
 	"sluice/internal/function"
+	"sluice/internal/function/functest"
 	"sluice/internal/storage"
 )
 
@@ -29,23 +28,12 @@ import (
 var goBootstrap []byte
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lambdaapi-test-")
-	if err != nil {
-		panic(err)
-	}
-	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, "../function/testdata/bootstrap")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build test bootstrap: %v\n%s", err, b)
+	var err error
+	if goBootstrap, err = functest.Build("../function/testdata/bootstrap"); err != nil {
+		fmt.Fprintln(os.Stderr, "build test bootstrap:", err)
 		os.Exit(1)
 	}
-	if goBootstrap, err = os.ReadFile(out); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 // fakeLineage is the handler's event.LineageSource: requests signed with the

@@ -20,6 +20,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"sluice/internal/function/functest"
 )
 
 // TestQueueTriggerUserStory is S3 -> queue -> function, the buffering
@@ -27,7 +29,7 @@ import (
 // queue to an aws-lambda-go function that decodes events.SQSEvent, and
 // ReportBatchItemFailures keeps only the reported message.
 func TestQueueTriggerUserStory(t *testing.T) {
-	zipBytes, err := buildFunction(t.TempDir(), "./testdata/sqsfn")
+	zipBytes, err := functest.BuildZip("./testdata/sqsfn")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"sluice/internal/dispatch"
+	"sluice/internal/function/functest"
 )
 
 // TestS3InvokesFunction is the seed's tutorial through the real server:
@@ -27,7 +28,7 @@ import (
 // record and writes what it got; the wait API returns once the invocation
 // finished. Also Invoke Event (202) with an OnFailure queue.
 func TestS3InvokesFunction(t *testing.T) {
-	zipBytes, err := buildFunction(t.TempDir(), "./testdata/s3fn")
+	zipBytes, err := functest.BuildZip("./testdata/s3fn")
 	if err != nil {
 		t.Fatal(err)
 	}
