@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
-	"sluice/internal/server"
 )
 
 // TestRunAgainstSluice is the tool's smoke test against the real server in
@@ -21,20 +19,7 @@ import (
 // and what the tool wrote reads back, through aws-sdk-go-v2, as the bytes
 // it PUT.
 func TestRunAgainstSluice(t *testing.T) {
-	dir := t.TempDir()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	}()
+	srv, dir := runSluice(t)
 
 	root := srv.RootCredentials()
 	cfg := tinyConfig(t, srv.URL(), root.SecretAccessKey)

@@ -12,7 +12,9 @@ import (
 
 // startSluice runs a real server for a bench run and returns a tiny
 // config for it.
-func startSluice(t *testing.T, service string) Config {
+// runSluice starts a server on a fresh data directory, stopped when the
+// test ends, and returns it with the directory.
+func runSluice(t *testing.T) (*server.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir})
@@ -28,6 +30,12 @@ func startSluice(t *testing.T, service string) Config {
 			t.Errorf("server: %v", err)
 		}
 	})
+	return srv, dir
+}
+
+func startSluice(t *testing.T, service string) Config {
+	t.Helper()
+	srv, dir := runSluice(t)
 	root := srv.RootCredentials()
 	cfg := tinyConfig(t, srv.URL(), root.SecretAccessKey)
 	cfg.AccessKey, cfg.Target, cfg.Service, cfg.FsyncDir = root.AccessKeyID, "in-process sluice", service, dir

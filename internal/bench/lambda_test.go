@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"sluice/internal/server"
 )
 
 func TestEvaluateLambdaAims(t *testing.T) {
@@ -59,20 +57,7 @@ func TestLambdaRunAgainstSluice(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the echo bootstrap and starts processes")
 	}
-	dir := t.TempDir()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	}()
+	srv, _ := runSluice(t)
 	root := srv.RootCredentials()
 	o := DefaultOptions()
 	o.Service, o.Endpoint, o.AccessKey, o.SecretKey = "lambda", srv.URL(), root.AccessKeyID, root.SecretAccessKey

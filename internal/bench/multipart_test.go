@@ -10,8 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"sluice/internal/server"
 )
 
 // The generator is offset-keyed: any stretch read back at another offset
@@ -69,20 +67,8 @@ func TestParseFlagsMultipart(t *testing.T) {
 // the tool), the report has every row, and an object uploaded by the
 // tool's multipart client reads back through aws-sdk-go-v2 as generated.
 func TestMultipartRunAgainstSluice(t *testing.T) {
-	dir := t.TempDir()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	}()
+	srv, dir := runSluice(t)
+	ctx := context.Background()
 	root := srv.RootCredentials()
 	cfg := tinyConfig(t, srv.URL(), root.SecretAccessKey)
 	cfg.AccessKey, cfg.Service, cfg.Target = root.AccessKeyID, "multipart", "in-process sluice"

@@ -11,8 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
-	"sluice/internal/server"
 )
 
 func TestEvaluateSQSAims(t *testing.T) {
@@ -61,20 +59,7 @@ func TestParseFlagsSQS(t *testing.T) {
 // messages were checked against their MD5s inside the tool, and the
 // queues are gone afterwards.
 func TestRunSQSAgainstSluice(t *testing.T) {
-	dir := t.TempDir()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	}()
+	srv, dir := runSluice(t)
 	root := srv.RootCredentials()
 	cfg := tinyConfig(t, srv.URL(), root.SecretAccessKey)
 	cfg.AccessKey, cfg.Target = root.AccessKeyID, "in-process sluice"
