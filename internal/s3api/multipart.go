@@ -556,20 +556,14 @@ func (h *Handler) readObjectPart(w http.ResponseWriter, r *request, withBody boo
 			writeObjectHeaders(w, r, obj, rg)
 			return nil
 		}
-		rd, err := h.cfg.Objects.GetObject(r.Context(), object.GetInput{Bucket: r.bucket, Key: r.key, Offset: pi.Offset, Length: pi.Length})
-		if err != nil {
-			return err
-		}
-		if rd.ETag != obj.ETag || rd.Size != obj.Size || !rd.LastModified.Equal(obj.LastModified) {
-			rd.Close()
+		in := object.GetInput{Bucket: r.bucket, Key: r.key, Offset: pi.Offset, Length: pi.Length}
+		changed, err := h.writeOpened(w, r, obj, in, rg)
+		if changed {
 			if attempt < 3 {
 				continue
 			}
 			return newError(errInternalError)
 		}
-		writeObjectHeaders(w, r, rd.Object, rg)
-		err = h.copyBody(w, rd)
-		rd.Close()
 		return err
 	}
 }

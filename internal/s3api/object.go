@@ -301,22 +301,32 @@ func (h *Handler) readObject(w http.ResponseWriter, r *request, withBody bool) e
 		if rg != nil {
 			in.Offset, in.Length = rg.offset, rg.length
 		}
-		rd, err := h.cfg.Objects.GetObject(r.Context(), in)
-		if err != nil {
-			return err
-		}
-		if rd.ETag != obj.ETag || rd.Size != obj.Size || !rd.LastModified.Equal(obj.LastModified) {
-			rd.Close()
+		changed, err := h.writeOpened(w, r, obj, in, rg)
+		if changed {
 			if attempt < 3 {
 				continue
 			}
 			return newError(errInternalError)
 		}
-		writeObjectHeaders(w, r, rd.Object, rg)
-		err = h.copyBody(w, rd)
-		rd.Close()
 		return err
 	}
+}
+
+// writeOpened opens in and writes the object's headers and bytes, when
+// what it opened is still obj, the version the conditions and the range
+// were checked against. changed reports that it was not (a write replaced
+// the object in between): the caller looks it up again.
+func (h *Handler) writeOpened(w http.ResponseWriter, r *request, obj object.Object, in object.GetInput, rg *byteRange) (changed bool, err error) {
+	rd, err := h.cfg.Objects.GetObject(r.Context(), in)
+	if err != nil {
+		return false, err
+	}
+	defer rd.Close()
+	if rd.ETag != obj.ETag || rd.Size != obj.Size || !rd.LastModified.Equal(obj.LastModified) {
+		return true, nil
+	}
+	writeObjectHeaders(w, r, rd.Object, rg)
+	return false, h.copyBody(w, rd)
 }
 
 // copyBody writes the opened object's bytes to w. An inline object's
