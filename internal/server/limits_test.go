@@ -129,7 +129,7 @@ func mustServe(t *testing.T, srv *Server, bucket string) {
 	}
 }
 
-func createBucket(t *testing.T, srv *Server, name string) {
+func createBucket(t testing.TB, srv *Server, name string) {
 	t.Helper()
 	if _, err := s3Client(t, srv).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("CreateBucket %s: %v", name, err)

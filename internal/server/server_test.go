@@ -35,7 +35,7 @@ type running struct {
 	stop func() error // cancels Run and returns its error
 }
 
-func start(t *testing.T, cfg Config) *running {
+func start(t testing.TB, cfg Config) *running {
 	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
@@ -64,7 +64,7 @@ func start(t *testing.T, cfg Config) *running {
 	return &running{Server: srv, stop: stop}
 }
 
-func s3Client(t *testing.T, srv *Server, optFns ...func(*s3.Options)) *s3.Client {
+func s3Client(t testing.TB, srv *Server, optFns ...func(*s3.Options)) *s3.Client {
 	t.Helper()
 	root := srv.RootCredentials()
 	return s3.New(s3.Options{
