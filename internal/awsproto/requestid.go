@@ -57,15 +57,33 @@ type requestIDKey struct{}
 
 type requestIDs struct{ id, hostID string }
 
+// idsContext carries the ids in the same allocation as the context itself:
+// context.WithValue would box the two strings in a second one, on every
+// request. Value hands out a pointer, which an interface holds without
+// allocating.
+type idsContext struct {
+	context.Context
+	ids requestIDs
+}
+
+func (c *idsContext) Value(key any) any {
+	if key == (requestIDKey{}) {
+		return &c.ids
+	}
+	return c.Context.Value(key)
+}
+
 // WithRequestID returns ctx carrying the request's id and host id, so the
 // server's middleware assigns them once and every handler, event record
 // and log line uses the same ones.
 func WithRequestID(ctx context.Context, id, hostID string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, requestIDs{id, hostID})
+	return &idsContext{Context: ctx, ids: requestIDs{id, hostID}}
 }
 
 // RequestID returns the ids stored by WithRequestID, or "" and "".
 func RequestID(ctx context.Context) (id, hostID string) {
-	v, _ := ctx.Value(requestIDKey{}).(requestIDs)
-	return v.id, v.hostID
+	if v, ok := ctx.Value(requestIDKey{}).(*requestIDs); ok {
+		return v.id, v.hostID
+	}
+	return "", ""
 }

@@ -48,20 +48,31 @@ func (s *Server) withPhaseTimeouts(next http.Handler) http.Handler {
 	bodyIdle, writeIdle := s.cfg.BodyIdleTimeout, s.cfg.WriteIdleTimeout
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		markHandling(r)
-		rc := http.NewResponseController(w)
+		// One allocation for the controller and both wrappers: every
+		// request needs them, and three small objects cost three mallocs.
+		p := &phase{rc: *http.NewResponseController(w)}
 		// A deadline left by an earlier response on this keep-alive
 		// connection must not cut this request short (net/http clears the
 		// read deadline itself once the headers are read; it never clears
 		// a write deadline it did not set).
-		_ = rc.SetWriteDeadline(time.Time{})
+		_ = p.rc.SetWriteDeadline(time.Time{})
 		if r.Body != nil && r.Body != http.NoBody && bodyIdle > 0 {
-			r.Body = &idleBody{rc: rc, body: r.Body, idle: bodyIdle}
+			p.body = idleBody{rc: &p.rc, body: r.Body, idle: bodyIdle}
+			r.Body = &p.body
 		}
 		if writeIdle > 0 {
-			w = &idleWriter{ResponseWriter: w, rc: rc, idle: writeIdle}
+			p.writer = idleWriter{ResponseWriter: w, rc: &p.rc, idle: writeIdle}
+			w = &p.writer
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// phase holds what withPhaseTimeouts attaches to one request.
+type phase struct {
+	rc     http.ResponseController
+	body   idleBody
+	writer idleWriter
 }
 
 // idleBody extends the connection's read deadline as the body makes

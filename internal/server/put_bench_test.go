@@ -82,7 +82,7 @@ func BenchmarkServerPut1KiB(b *testing.B) {
 
 // signedPuts returns n complete PUT requests (head and body) of body to
 // keys in bucket, signed before the timer starts.
-func signedPuts(b *testing.B, srv *Server, bucket string, n int, body []byte) [][]byte {
+func signedPuts(b testing.TB, srv *Server, bucket string, n int, body []byte) [][]byte {
 	b.Helper()
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
