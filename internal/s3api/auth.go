@@ -78,8 +78,12 @@ func authError(err error) (*Error, bool) {
 	return e, true
 }
 
+// hasToken reports whether the comma-separated list header holds token
+// (a non-empty token), without building the list: every PUT asks.
 func hasToken(header, token string) bool {
-	for _, t := range strings.Split(header, ",") {
+	for header != "" {
+		var t string
+		t, header, _ = strings.Cut(header, ",")
 		if strings.EqualFold(strings.TrimSpace(t), token) {
 			return true
 		}

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -93,6 +94,18 @@ type request struct {
 	body      io.Reader
 	requestID string
 	hostID    string
+	// ctx is the request's context with what the handler adds (the
+	// origin of its object changes): kept here instead of in a copy of
+	// the *http.Request that WithContext would allocate.
+	ctx context.Context
+}
+
+// Context is the request's context; it shadows the embedded Request's.
+func (r *request) Context() context.Context {
+	if r.ctx == nil { // a request built by hand (tests)
+		return r.Request.Context()
+	}
+	return r.ctx
 }
 
 func (r *request) target() target { return target{Bucket: r.bucket, Key: r.key} }
@@ -100,15 +113,27 @@ func (r *request) target() target { return target{Bucket: r.bucket, Key: r.key} 
 // ServeHTTP authenticates the request, picks the operation and answers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	start := h.cfg.Clock.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	id, hostID := awsproto.RequestID(hr.Context())
+	ctx := hr.Context()
+	id, hostID := awsproto.RequestID(ctx)
+	// The recorder, the request and both id header values in one
+	// allocation: every request needs all of them.
+	st := &served{
+		rec: statusRecorder{ResponseWriter: w, status: http.StatusOK},
+		req: request{Request: hr, body: hr.Body, requestID: id, hostID: hostID, ctx: ctx},
+		ids: [2]string{id, hostID},
+	}
+	rec, req := &st.rec, &st.req
 	// Canonical keys assigned directly: Header.Set would canonicalise the
 	// lower-case names into a new string on every request.
 	hd := rec.Header()
-	hd["X-Amz-Request-Id"] = []string{id}
-	hd["X-Amz-Id-2"] = []string{hostID}
+	hd["X-Amz-Request-Id"] = st.ids[0:1:1]
+	hd["X-Amz-Id-2"] = st.ids[1:2:2]
 
-	req := &request{Request: hr, query: hr.URL.Query(), body: hr.Body, requestID: id, hostID: hostID}
+	// Most requests (PUT and GET of an object) have no query: a nil
+	// url.Values reads as empty and costs no map.
+	if hr.URL.RawQuery != "" {
+		req.query = hr.URL.Query()
+	}
 	req.bucket, req.key, req.hasKey = h.address(hr)
 	op := route(req)
 	defer func() {
@@ -181,6 +206,13 @@ func (h *Handler) hostBucket(host string) string {
 		}
 	}
 	return ""
+}
+
+// served is what ServeHTTP allocates for one request.
+type served struct {
+	rec statusRecorder
+	req request
+	ids [2]string // the x-amz-request-id and x-amz-id-2 header values
 }
 
 // statusRecorder remembers the status for metrics and whether the header

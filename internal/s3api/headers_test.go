@@ -25,3 +25,41 @@ func TestSetChecksumHeadersCanonical(t *testing.T) {
 		}
 	}
 }
+
+// TestHasToken: hasToken finds a token in a comma-separated list however
+// it is spaced and cased, and nothing else.
+func TestHasToken(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		want   bool
+	}{
+		{"", false},
+		{"aws-chunked", true},
+		{"AWS-Chunked", true},
+		{"gzip,aws-chunked", true},
+		{"gzip , aws-chunked ", true},
+		{" aws-chunked,gzip", true},
+		{"gzip", false},
+		{"aws-chunked-x", false},
+		{",", false},
+		{"gzip,,", false},
+	} {
+		if got := hasToken(tc.header, "aws-chunked"); got != tc.want {
+			t.Errorf("hasToken(%q) = %v, want %v", tc.header, got, tc.want)
+		}
+	}
+}
+
+// TestChecksumHeadersIndependent: the two values setChecksumHeaders
+// assigns share a backing array; adding to one must not change the other.
+func TestChecksumHeadersIndependent(t *testing.T) {
+	hd := http.Header{}
+	setChecksumHeaders(hd, &object.Checksum{Algorithm: object.CRC32, Value: "AAAAAA=="})
+	hd.Add("X-Amz-Checksum-Crc32", "second")
+	if got := hd.Values("X-Amz-Checksum-Type"); len(got) != 1 || got[0] != "FULL_OBJECT" {
+		t.Errorf("x-amz-checksum-type after an Add to the checksum = %q, want [FULL_OBJECT]", got)
+	}
+	if got := hd.Values("X-Amz-Checksum-Crc32"); len(got) != 2 || got[0] != "AAAAAA==" {
+		t.Errorf("x-amz-checksum-crc32 = %q", got)
+	}
+}

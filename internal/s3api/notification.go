@@ -130,5 +130,5 @@ func (h *Handler) withOrigin(r *request, res *auth.Result) {
 			}
 		}
 	}
-	r.Request = r.Request.WithContext(event.WithOrigin(r.Context(), o))
+	r.ctx = event.WithOrigin(r.Context(), o)
 }

@@ -81,11 +81,14 @@ func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
 		return writeConditionError(err, cond)
 	}
 	hd := w.Header()
-	hd["Etag"] = []string{quoteETag(obj.ETag)} // ETag, canonicalised
+	// One backing array for both values, each slice capped at its one
+	// element (an Add to either cannot write into the other).
+	v := []string{quoteETag(obj.ETag), "0"}
+	hd["Etag"] = v[0:1:1] // ETag, canonicalised
 	if obj.Checksum != nil {
 		setChecksumHeaders(hd, obj.Checksum)
 	}
-	hd["Content-Length"] = []string{"0"}
+	hd["Content-Length"] = v[1:2:2]
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -238,8 +241,11 @@ func setChecksumHeaders(hd http.Header, c *object.Checksum) {
 	default:
 		name = http.CanonicalHeaderKey("x-amz-checksum-" + strings.ToLower(string(c.Algorithm)))
 	}
-	hd[name] = []string{c.Value}
-	hd["X-Amz-Checksum-Type"] = []string{checksumTypeOf(c)} // COMPOSITE for some multipart objects
+	// One backing array for both values (each slice capped at its one
+	// element, so an Add to either cannot write into the other).
+	v := []string{c.Value, checksumTypeOf(c)} // the type is COMPOSITE for some multipart objects
+	hd[name] = v[0:1:1]
+	hd["X-Amz-Checksum-Type"] = v[1:2:2]
 }
 
 func quoteETag(etag string) string { return `"` + etag + `"` }
