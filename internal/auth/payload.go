@@ -27,6 +27,10 @@ type payloadReader struct {
 	want string
 	h    hash.Hash
 	err  error
+	// sum and got hold the final digest and its hex, so that the check
+	// allocates nothing when it passes.
+	sum [sha256.Size]byte
+	got [2 * sha256.Size]byte
 }
 
 func (p *payloadReader) Read(b []byte) (int, error) {
@@ -36,8 +40,9 @@ func (p *payloadReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.h.Write(b[:n])
 	if err == io.EOF {
-		if got := hex.EncodeToString(p.h.Sum(nil)); got != p.want {
-			err = ErrContentSHA256Mismatch(p.want, got)
+		hex.Encode(p.got[:], p.h.Sum(p.sum[:0]))
+		if string(p.got[:]) != p.want {
+			err = ErrContentSHA256Mismatch(p.want, string(p.got[:]))
 		}
 	}
 	if err != nil {

@@ -1090,8 +1090,16 @@ func ParseScope(r *http.Request) (service, region string, ok bool) {
 		}
 		cred = c
 	}
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[3] == "" {
+	// access-key/date/region/service/aws4_request: exactly five parts,
+	// cut in place (routing asks this of every request).
+	var parts [5]string
+	for i := range 4 {
+		var ok bool
+		if parts[i], cred, ok = strings.Cut(cred, "/"); !ok {
+			return "", "", false
+		}
+	}
+	if strings.Contains(cred, "/") || parts[3] == "" {
 		return "", "", false
 	}
 	return parts[3], parts[2], true

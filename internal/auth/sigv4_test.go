@@ -691,6 +691,11 @@ func TestParseScope(t *testing.T) {
 		{"sigv2", "AWS AK:sig", "", "", "", false},
 		{"garbage", "AWS4-HMAC-SHA256 nonsense", "", "", "", false},
 		{"none", "", "", "", "", false},
+		{"four parts", "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/s3, SignedHeaders=host, Signature=ab", "", "", "", false},
+		{"six parts", "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/s3/aws4_request/x, SignedHeaders=host, Signature=ab", "", "", "", false},
+		{"empty service", "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1//aws4_request, SignedHeaders=host, Signature=ab", "", "", "", false},
+		{"empty region", "AWS4-HMAC-SHA256 Credential=AK/20260101//s3/aws4_request, SignedHeaders=host, Signature=ab", "", "s3", "", true},
+		{"trailing slash", "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/s3/, SignedHeaders=host, Signature=ab", "", "s3", "us-east-1", true},
 	}
 	for _, tc := range cases {
 		r := httptest.NewRequest("GET", "/?"+tc.query, nil)

@@ -66,3 +66,26 @@ func TestCheckKey(t *testing.T) {
 		}
 	}
 }
+
+// TestIsIPv4Form: the in-place check agrees with the definition (split on
+// dots: exactly four groups, each of one to three digits).
+func TestIsIPv4Form(t *testing.T) {
+	byDefinition := func(name string) bool {
+		parts := strings.Split(name, ".")
+		if len(parts) != 4 {
+			return false
+		}
+		for _, p := range parts {
+			if len(p) == 0 || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+				return false
+			}
+		}
+		return true
+	}
+	for _, name := range []string{"", ".", "...", "1.2.3.4", "192.168.5.4", "1.2.3.4.", ".1.2.3.4", "1.2.3.4.5",
+		"1.2.3", "1234.1.1.1", "1.2.3.a", "1..2.3", "a.b.c.d", "255.255.255.255", "1.2.3.4a", "01.002.3.4", "bucket"} {
+		if got, want := isIPv4Form(name), byDefinition(name); got != want {
+			t.Errorf("isIPv4Form(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -122,6 +123,9 @@ type Service struct {
 	// lastUploadNanos keeps upload ids strictly increasing in time order
 	// within the process, even when the clock repeats a reading.
 	lastUploadNanos atomic.Int64
+	// readBufs holds *[]byte buffers of up to InlineLimit+1 bytes, into
+	// which PutObject reads the start of a body: one per PUT otherwise.
+	readBufs sync.Pool
 }
 
 // Config is what New needs.
@@ -180,7 +184,12 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: cfg.Store, blobs: cfg.Blobs, clock: cfg.Clock, log: cfg.Logger, inlineLimit: cfg.InlineLimit, failpoint: cfg.Failpoint, events: cfg.Events}
+	s := &Service{store: cfg.Store, blobs: cfg.Blobs, clock: cfg.Clock, log: cfg.Logger, inlineLimit: cfg.InlineLimit, failpoint: cfg.Failpoint, events: cfg.Events}
+	s.readBufs.New = func() any {
+		b := make([]byte, s.inlineLimit+1)
+		return &b
+	}
+	return s
 }
 
 // publish reports a change to the notification path inside its

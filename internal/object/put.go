@@ -90,7 +90,14 @@ func (s *Service) putObject(ctx context.Context, in PutInput) (Object, error) {
 	if in.Size >= 0 && in.Size+1 < bufLen {
 		bufLen = in.Size + 1 // a longer body fails on the size check anyway
 	}
-	buf := make([]byte, bufLen)
+	// The buffer goes back to the pool once the record is committed:
+	// encodeRecord copies the inline bytes, nothing else keeps them.
+	pooled := s.readBufs.Get().(*[]byte)
+	defer s.readBufs.Put(pooled)
+	if int64(cap(*pooled)) < bufLen {
+		*pooled = make([]byte, bufLen)
+	}
+	buf := (*pooled)[:bufLen]
 	n, err := io.ReadFull(body, buf)
 	var (
 		inline []byte
@@ -120,7 +127,7 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 	if in.Size >= 0 && body.n < in.Size {
 		return Object{}, fmt.Errorf("%w: read %d of %d bytes", ErrIncompleteBody, body.n, in.Size)
 	}
-	md5sum := body.md5.Sum(nil)
+	md5sum := body.md5.Sum(body.md5sum[:0])
 	if in.ContentMD5 != nil && !bytes.Equal(in.ContentMD5, md5sum) {
 		return Object{}, ErrBadDigest
 	}
@@ -167,7 +174,10 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 		return Object{}, err
 	}
 	k := objectKey(in.Bucket, in.Key)
-	owner := blobOwner(tableObject, in.Bucket, in.Key, NullVersion)
+	var owner []byte // only a blob has one to reference
+	if blob != "" {
+		owner = blobOwner(tableObject, in.Bucket, in.Key, NullVersion)
+	}
 	s.fail(FailpointPutBeforeCommit)
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
 		if _, err := getBucket(tx, in.Bucket); err != nil {
@@ -246,6 +256,8 @@ type bodyReader struct {
 	n   int64
 	max int64 // more bytes than this is ErrEntityTooLarge
 	err error // the reader's error, or ErrEntityTooLarge
+	// md5sum holds the final MD5, so that taking it allocates nothing.
+	md5sum [md5.Size]byte
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
