@@ -392,12 +392,14 @@ func canonicalQuery(params []queryParam, presigned bool) string {
 		}
 		enc = append(enc, kv{uriEncode(p.key, true), uriEncode(p.value, true)})
 	}
-	sort.Slice(enc, func(i, j int) bool {
-		if enc[i].k != enc[j].k {
-			return enc[i].k < enc[j].k
-		}
-		return enc[i].v < enc[j].v
-	})
+	if len(enc) > 1 { // sort.Slice allocates even for nothing to sort
+		sort.Slice(enc, func(i, j int) bool {
+			if enc[i].k != enc[j].k {
+				return enc[i].k < enc[j].k
+			}
+			return enc[i].v < enc[j].v
+		})
+	}
 	var b strings.Builder
 	for i, p := range enc {
 		if i > 0 {
@@ -414,6 +416,13 @@ func canonicalQuery(params []queryParam, presigned bool) string {
 // hex); '/' too when encodeSlash.
 func uriEncode(s string, encodeSlash bool) string {
 	const hexDigits = "0123456789ABCDEF"
+	clean := true // most paths need no escape: return s itself, not a copy
+	for i := 0; i < len(s) && clean; i++ {
+		clean = isUnreserved(s[i]) || (s[i] == '/' && !encodeSlash)
+	}
+	if clean {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
@@ -470,18 +479,22 @@ func wirePath(r *http.Request) string {
 // (S3 itself has always accepted both). Other services: the sent path
 // encoded again (go-v2), then normalised and encoded again (botocore
 // normalises '.', '..' and '//').
-func canonicalURIs(r *http.Request, s3 bool) []string {
+//
+// The URIs are appended to dst[:0] (a caller's array: no allocation for
+// the slice on every request).
+func canonicalURIs(dst *[2]string, r *http.Request, s3 bool) []string {
+	uris := dst[:0]
 	raw := wirePath(r)
 	if s3 {
 		decoded, err := pathUnescape(raw)
 		if err != nil {
-			return []string{raw}
+			return append(uris, raw)
 		}
 		once := uriEncode(decoded, false)
 		if once == raw {
-			return []string{once}
+			return append(uris, once)
 		}
-		return []string{once, raw}
+		return append(uris, once, raw)
 	}
 	twice := uriEncode(raw, false)
 	norm := path.Clean(raw)
@@ -489,9 +502,9 @@ func canonicalURIs(r *http.Request, s3 bool) []string {
 		norm += "/"
 	}
 	if normTwice := uriEncode(norm, false); normTwice != twice {
-		return []string{twice, normTwice}
+		return append(uris, twice, normTwice)
 	}
-	return []string{twice}
+	return append(uris, twice)
 }
 
 // pathUnescape decodes %XX only ('+' is a plus in a path).
@@ -759,20 +772,24 @@ func (v *Verifier) VerifyS3(r *http.Request, hostBucket string) (*Result, error)
 	_, v2Query := getParam(params, "Signature")
 	authz := r.Header.Get("Authorization")
 	if authz != "" {
-		arg := []Field{{"ArgumentName", "Authorization"}, {"ArgumentValue", authz}}
+		// Built only for an error: the fields slice would be allocated on
+		// every request.
+		invalid := func(msg string) error {
+			return newErr(KindUnsupportedAuth, "InvalidArgument", http.StatusBadRequest, msg,
+				Field{"ArgumentName", "Authorization"}, Field{"ArgumentValue", authz})
+		}
 		if presigned || v2Query {
-			return nil, newErr(KindUnsupportedAuth, "InvalidArgument", http.StatusBadRequest, msgOneMechanism, arg...)
+			return nil, invalid(msgOneMechanism)
 		}
 		scheme, rest, ok := strings.Cut(authz, " ")
 		if !ok {
-			return nil, newErr(KindUnsupportedAuth, "InvalidArgument", http.StatusBadRequest,
-				"Authorization header is invalid -- one and only one ' ' (space) required", arg...)
+			return nil, invalid("Authorization header is invalid -- one and only one ' ' (space) required")
 		}
 		if strings.EqualFold(scheme, "AWS") {
 			return v.verifyV2Header(r, rest, hostBucket)
 		}
 		if !strings.EqualFold(scheme, Algorithm) {
-			return nil, newErr(KindUnsupportedAuth, "InvalidArgument", http.StatusBadRequest, msgUnsupportedType, arg...)
+			return nil, invalid(msgUnsupportedType)
 		}
 		return v.verifyHeader(r, rest, params)
 	}
@@ -975,7 +992,8 @@ func (v *Verifier) finish(r *http.Request, res *Result, sc scope, params []query
 	res.SigningKey = v.signingKeys.get(creds.SecretAccessKey, sc.Date, sc.Region, sc.Service)
 
 	query := canonicalQuery(params, res.Presigned)
-	uris := canonicalURIs(r, isS3)
+	var uriBuf [2]string
+	uris := canonicalURIs(&uriBuf, r, isS3)
 	// Every request takes this path, so the canonical request is hashed
 	// as it is written and the string to sign and the HMAC are built in
 	// stack buffers; the strings are only assembled for the error below.
