@@ -100,8 +100,8 @@ func parseCopySourceCondition(hd http.Header) object.CopySourceCondition {
 		return t
 	}
 	return object.CopySourceCondition{
-		IfMatch:           hd.Get("x-amz-copy-source-if-match"),
-		IfNoneMatch:       hd.Get("x-amz-copy-source-if-none-match"),
+		IfMatch:           hd.Get("X-Amz-Copy-Source-If-Match"),
+		IfNoneMatch:       hd.Get("X-Amz-Copy-Source-If-None-Match"),
 		IfModifiedSince:   date("x-amz-copy-source-if-modified-since"),
 		IfUnmodifiedSince: date("x-amz-copy-source-if-unmodified-since"),
 	}
@@ -120,7 +120,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *request) error {
 	if len(r.key) > object.MaxKeyLength {
 		return keyTooLong(r.key)
 	}
-	src, err := parseCopySource(r.Header.Get("x-amz-copy-source"))
+	src, err := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *request) error {
 		}
 	}
 	if replaceTags {
-		if in.Tags, err = parseTaggingHeader(r.Header.Get("x-amz-tagging")); err != nil {
+		if in.Tags, err = parseTaggingHeader(r.Header.Get("X-Amz-Tagging")); err != nil {
 			return err
 		}
 	}

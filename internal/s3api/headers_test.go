@@ -2,6 +2,9 @@ package s3api
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,5 +64,36 @@ func TestChecksumHeadersIndependent(t *testing.T) {
 	}
 	if got := hd.Values("X-Amz-Checksum-Crc32"); len(got) != 2 || got[0] != "AAAAAA==" {
 		t.Errorf("x-amz-checksum-crc32 = %q", got)
+	}
+}
+
+// TestHeaderLookupsCanonical: every header name this package looks up as
+// a literal is already in canonical form, so that Header.Get finds it
+// without building the canonical name (an allocation per lookup; a PUT
+// made two).
+func TestHeaderLookupsCanonical(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := regexp.MustCompile(`(?:Header|hd|header)\.(?:Get|Values)\("([^"]+)"\)`)
+	found := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range lookup.FindAllSubmatch(src, -1) {
+			found++
+			if name := string(m[1]); http.CanonicalHeaderKey(name) != name {
+				t.Errorf("%s: header lookup %q, want the canonical %q", f, name, http.CanonicalHeaderKey(name))
+			}
+		}
+	}
+	if found < 20 {
+		t.Errorf("found %d header lookups; the pattern no longer matches the code", found)
 	}
 }

@@ -50,7 +50,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	tags, err := parseTaggingHeader(r.Header.Get("x-amz-tagging"))
+	tags, err := parseTaggingHeader(r.Header.Get("X-Amz-Tagging"))
 	if err != nil {
 		return err
 	}
@@ -476,7 +476,7 @@ func writeObjectHeaders(w http.ResponseWriter, r *request, obj object.Object, rg
 		status, length = http.StatusPartialContent, rg.length
 		hd.Set("Content-Range", "bytes "+strconv.FormatInt(rg.offset, 10)+"-"+
 			strconv.FormatInt(rg.offset+rg.length-1, 10)+"/"+strconv.FormatInt(rg.size, 10))
-	} else if obj.Checksum != nil && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
+	} else if obj.Checksum != nil && strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		// A checksum covers the whole object, so a range never gets one
 		// (clients would fail to validate it).
 		setChecksumHeaders(hd, obj.Checksum)
