@@ -73,7 +73,13 @@ func TestQueuesCatchDroppedWALSync(t *testing.T) {
 		Seed:       1,
 		Logf:       t.Logf,
 	})
-	if err == nil || !strings.Contains(err.Error(), "was lost: SendMessage acknowledged") {
+	// Two outcomes show the loss. The queue check reports acknowledged sends
+	// missing; or, when the WAL rotated while syncs were dropped, the older
+	// WAL lacks its synced end-of-file trailer and is followed by the zeros
+	// written ahead of it (pebblestore/walzero.go), and Pebble refuses to
+	// replay it rather than open without those sends.
+	if err == nil || !strings.Contains(err.Error(), "was lost: SendMessage acknowledged") &&
+		!strings.Contains(err.Error(), "error when replaying WAL") {
 		t.Fatalf("Run with WAL syncs dropped = %v, want acknowledged sends reported lost", err)
 	}
 }

@@ -154,7 +154,7 @@ func Open(opts Options) (*Store, error) {
 		cacheSize = DefaultCacheSize
 	}
 	po := &pebble.Options{
-		FS:                          fs,
+		FS:                          zeroAheadFS{fs},
 		Logger:                      pebbleLogger{logger},
 		FormatMajorVersion:          pebble.FormatNewest,
 		CacheSize:                   cacheSize,
