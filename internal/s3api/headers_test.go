@@ -97,3 +97,35 @@ func TestHeaderLookupsCanonical(t *testing.T) {
 		t.Errorf("found %d header lookups; the pattern no longer matches the code", found)
 	}
 }
+
+// TestParseMetaStandardHeaders: parseMeta picks up the six standard
+// headers exactly as Header.Get reads them (the first value; absent or
+// empty is ""), beside the user metadata.
+func TestParseMetaStandardHeaders(t *testing.T) {
+	hd := http.Header{
+		"Content-Type":        {"text/plain", "ignored"},
+		"Content-Encoding":    {"gzip"},
+		"Content-Disposition": {},
+		"Cache-Control":       {"no-cache"},
+		"Expires":             {"Thu, 01 Dec 1994 16:00:00 GMT"},
+		"X-Amz-Meta-Color":    {"blue", "green"},
+		"content-language":    {"not canonical: Header.Get does not see it"},
+		"Authorization":       {"x"},
+	}
+	m, err := parseMeta(hd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ name, got string }{
+		{"Content-Type", m.ContentType}, {"Content-Encoding", m.ContentEncoding},
+		{"Content-Disposition", m.ContentDisposition}, {"Content-Language", m.ContentLanguage},
+		{"Cache-Control", m.CacheControl}, {"Expires", m.Expires},
+	} {
+		if want := hd.Get(f.name); f.got != want {
+			t.Errorf("%s = %q, want %q (Header.Get)", f.name, f.got, want)
+		}
+	}
+	if len(m.User) != 1 || m.User["color"] != "blue,green" {
+		t.Errorf("user metadata %v, want color=blue,green", m.User)
+	}
+}

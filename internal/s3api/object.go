@@ -94,17 +94,36 @@ func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
 }
 
 // parseMeta reads the headers PutObject stores with the object.
+//
+// The six standard headers are picked up in the same pass over the
+// headers as the user metadata, by their canonical names (what Header.Get
+// would find): six lookups, each canonicalising its name first, cost more
+// than that pass, and most of these headers are absent.
 func parseMeta(hd http.Header) (object.Meta, error) {
-	m := object.Meta{
-		ContentType:        hd.Get("Content-Type"),
-		ContentEncoding:    hd.Get("Content-Encoding"),
-		ContentDisposition: hd.Get("Content-Disposition"),
-		ContentLanguage:    hd.Get("Content-Language"),
-		CacheControl:       hd.Get("Cache-Control"),
-		Expires:            hd.Get("Expires"),
-	}
+	var m object.Meta
 	size := 0
 	for name, values := range hd {
+		var std *string
+		switch name {
+		case "Content-Type":
+			std = &m.ContentType
+		case "Content-Encoding":
+			std = &m.ContentEncoding
+		case "Content-Disposition":
+			std = &m.ContentDisposition
+		case "Content-Language":
+			std = &m.ContentLanguage
+		case "Cache-Control":
+			std = &m.CacheControl
+		case "Expires":
+			std = &m.Expires
+		}
+		if std != nil {
+			if len(values) > 0 {
+				*std = values[0]
+			}
+			continue
+		}
 		_, k, ok := cutPrefixLower(name, metaPrefix)
 		if !ok || k == "" {
 			continue
