@@ -45,7 +45,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *request, op operation) 
 // body is aws-chunked (chunked.go).
 func (h *Handler) preparePayload(r *request, res *auth.Result) error {
 	payloadHash := res.PayloadHash
-	if strings.HasPrefix(payloadHash, "STREAMING-") || hasToken(r.Header.Get("Content-Encoding"), "aws-chunked") {
+	if strings.HasPrefix(payloadHash, "STREAMING-") || hasToken(headerGet(r.Header, "Content-Encoding"), "aws-chunked") {
 		return prepareChunked(r, res)
 	}
 	if isHexSHA256(payloadHash) {

@@ -33,7 +33,7 @@ func prepareChunked(r *request, res *auth.Result) error {
 		}
 		mode = auth.StreamingUnsignedTrailer
 	}
-	v := r.Header.Get("X-Amz-Decoded-Content-Length")
+	v := headerGet(r.Header, "X-Amz-Decoded-Content-Length")
 	if v == "" {
 		// "For all requests, you must include the
 		// x-amz-decoded-content-length header" (S3 API, sigv4-streaming).
@@ -44,7 +44,7 @@ func prepareChunked(r *request, res *auth.Result) error {
 		return invalidArgument("x-amz-decoded-content-length is invalid.", "x-amz-decoded-content-length", v)
 	}
 	var trailers []string
-	for _, t := range r.Header.Values("X-Amz-Trailer") {
+	for _, t := range r.Header["X-Amz-Trailer"] {
 		trailers = append(trailers, strings.Split(t, ",")...)
 	}
 	cr, err := auth.NewChunkedReader(body, auth.ChunkedOptions{
@@ -81,7 +81,7 @@ func trailingChecksum(r *request) (object.ChecksumAlgorithm, func() *object.Chec
 	}
 	var alg object.ChecksumAlgorithm
 	var name string
-	for _, v := range r.Header.Values("X-Amz-Trailer") {
+	for _, v := range r.Header["X-Amz-Trailer"] {
 		for _, t := range strings.Split(v, ",") {
 			t = strings.ToLower(strings.TrimSpace(t))
 			rest, ok := strings.CutPrefix(t, "x-amz-checksum-")

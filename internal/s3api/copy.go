@@ -71,7 +71,7 @@ func parseDirective(hd http.Header, name, what string) (replace bool, err error)
 // implements If-None-Match only as "*" (create if absent): another value
 // is 501 NotImplemented, as S3 answers it.
 func parseWriteCondition(hd http.Header) (object.WriteCondition, error) {
-	c := object.WriteCondition{IfMatch: hd.Get("If-Match"), IfNoneMatch: hd.Get("If-None-Match")}
+	c := object.WriteCondition{IfMatch: headerGet(hd, "If-Match"), IfNoneMatch: headerGet(hd, "If-None-Match")}
 	if c.IfNoneMatch != "" && strings.TrimSpace(c.IfNoneMatch) != "*" {
 		return c, newError(errNotImplemented, "Header", "If-None-Match")
 	}
@@ -100,8 +100,8 @@ func parseCopySourceCondition(hd http.Header) object.CopySourceCondition {
 		return t
 	}
 	return object.CopySourceCondition{
-		IfMatch:           hd.Get("X-Amz-Copy-Source-If-Match"),
-		IfNoneMatch:       hd.Get("X-Amz-Copy-Source-If-None-Match"),
+		IfMatch:           headerGet(hd, "X-Amz-Copy-Source-If-Match"),
+		IfNoneMatch:       headerGet(hd, "X-Amz-Copy-Source-If-None-Match"),
 		IfModifiedSince:   date("x-amz-copy-source-if-modified-since"),
 		IfUnmodifiedSince: date("x-amz-copy-source-if-unmodified-since"),
 	}
@@ -120,7 +120,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *request) error {
 	if len(r.key) > object.MaxKeyLength {
 		return keyTooLong(r.key)
 	}
-	src, err := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
+	src, err := parseCopySource(headerGet(r.Header, "X-Amz-Copy-Source"))
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *request) error {
 		}
 	}
 	if replaceTags {
-		if in.Tags, err = parseTaggingHeader(r.Header.Get("X-Amz-Tagging")); err != nil {
+		if in.Tags, err = parseTaggingHeader(headerGet(r.Header, "X-Amz-Tagging")); err != nil {
 			return err
 		}
 	}

@@ -208,6 +208,17 @@ func (h *Handler) hostBucket(host string) string {
 	return ""
 }
 
+// headerGet is hd.Get(name) for a name already in canonical form (a
+// literal; TestHeaderLookupsCanonical checks them all): Header.Get
+// canonicalises its argument on every call, a scan of the name that a
+// small PUT paid a dozen times.
+func headerGet(hd http.Header, name string) string {
+	if v := hd[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // served is what ServeHTTP allocates for one request.
 type served struct {
 	rec statusRecorder

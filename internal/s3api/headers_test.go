@@ -67,16 +67,17 @@ func TestChecksumHeadersIndependent(t *testing.T) {
 	}
 }
 
-// TestHeaderLookupsCanonical: every header name this package looks up as
-// a literal is already in canonical form, so that Header.Get finds it
-// without building the canonical name (an allocation per lookup; a PUT
-// made two).
+// TestHeaderLookupsCanonical: every header name this package looks up or
+// assigns as a literal (Header.Get, headerGet, hd["..."]) is already in
+// canonical form: headerGet and map indexing find only canonical keys,
+// and Header.Get with another form builds the canonical name (an
+// allocation per lookup; a PUT made two).
 func TestHeaderLookupsCanonical(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lookup := regexp.MustCompile(`(?:Header|hd|header)\.(?:Get|Values)\("([^"]+)"\)`)
+	lookup := regexp.MustCompile(`(?:(?:Header|hd|header)\.(?:Get|Values)\(|headerGet\([^,()]+, |(?:Header|hd)\[)"([^"]+)"`)
 	found := 0
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {

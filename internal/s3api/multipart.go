@@ -97,14 +97,14 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *request) error
 		return err
 	}
 	in := object.CreateUploadInput{Bucket: r.bucket, Key: r.key, Meta: meta}
-	if v := r.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {
+	if v := headerGet(r.Header, "X-Amz-Checksum-Algorithm"); v != "" {
 		alg, ok := object.ParseChecksumAlgorithm(v)
 		if !ok {
 			return newError(errInvalidRequest).withMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
 		}
 		in.ChecksumAlgorithm = alg
 	}
-	if v := r.Header.Get("X-Amz-Checksum-Type"); v != "" {
+	if v := headerGet(r.Header, "X-Amz-Checksum-Type"); v != "" {
 		in.ChecksumType = strings.ToUpper(v)
 		if in.ChecksumType != object.ChecksumTypeComposite && in.ChecksumType != object.ChecksumTypeFullObject {
 			return newError(errInvalidRequest).withMessage("Value for x-amz-checksum-type header is invalid.")
@@ -113,7 +113,7 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *request) error
 			return newError(errInvalidRequest).withMessage("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
 		}
 	}
-	if v := r.Header.Get("X-Amz-Tagging"); v != "" {
+	if v := headerGet(r.Header, "X-Amz-Tagging"); v != "" {
 		if in.Tags, err = parseTaggingHeader(v); err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	src, err := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
+	src, err := parseCopySource(headerGet(r.Header, "X-Amz-Copy-Source"))
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *request) error {
 		Bucket: r.bucket, Key: r.key, UploadID: r.query.Get("uploadId"), PartNumber: n,
 		SourceBucket: src.bucket, SourceKey: src.key, Condition: parseCopySourceCondition(r.Header),
 	}
-	if v := r.Header.Get("X-Amz-Copy-Source-Range"); v != "" {
+	if v := headerGet(r.Header, "X-Amz-Copy-Source-Range"); v != "" {
 		in.HasRange = true
 		if in.RangeFirst, in.RangeLast, err = parseCopySourceRange(v); err != nil {
 			return err
@@ -243,7 +243,7 @@ func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *request) error {
 	switch {
 	case errors.As(err, &rangeErr):
 		return invalidArgument("Range specified is not valid for source object of size: "+strconv.FormatInt(rangeErr.Size, 10),
-			"x-amz-copy-source-range", r.Header.Get("X-Amz-Copy-Source-Range"))
+			"x-amz-copy-source-range", headerGet(r.Header, "X-Amz-Copy-Source-Range"))
 	case errors.Is(err, object.ErrNoSuchKey):
 		return newError(errNoSuchKey, "Key", src.key)
 	case errors.Is(err, object.ErrNoSuchBucket):
@@ -534,7 +534,7 @@ func (h *Handler) readObjectPart(w http.ResponseWriter, r *request, withBody boo
 	if err != nil {
 		return err
 	}
-	if r.Header.Get("Range") != "" {
+	if headerGet(r.Header, "Range") != "" {
 		return newError(errInvalidRequest).withMessage("Cannot specify both Range header and partNumber query parameter")
 	}
 	for attempt := 0; ; attempt++ {

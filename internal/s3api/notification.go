@@ -44,7 +44,7 @@ func (h *Handler) putBucketNotification(w http.ResponseWriter, r *request) error
 	if err != nil {
 		return notifyError(err)
 	}
-	skip, _ := strconv.ParseBool(r.Header.Get("X-Amz-Skip-Destination-Validation"))
+	skip, _ := strconv.ParseBool(headerGet(r.Header, "X-Amz-Skip-Destination-Validation"))
 	err = h.cfg.Notifications.PutConfiguration(r.Context(), r.bucket, cfg, dispatch.PutOptions{SkipDestinationValidation: skip})
 	if err != nil {
 		return notifyError(err)
@@ -86,7 +86,7 @@ const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 // checkExpectedOwner answers x-amz-expected-bucket-owner: S3 refuses with
 // 403 AccessDenied when it names another account.
 func (h *Handler) checkExpectedOwner(r *request) error {
-	if v := r.Header.Get("X-Amz-Expected-Bucket-Owner"); v != "" && v != h.cfg.Owner.ID {
+	if v := headerGet(r.Header, "X-Amz-Expected-Bucket-Owner"); v != "" && v != h.cfg.Owner.ID {
 		return newError(errAccessDenied)
 	}
 	return nil

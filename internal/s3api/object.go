@@ -50,7 +50,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	tags, err := parseTaggingHeader(r.Header.Get("X-Amz-Tagging"))
+	tags, err := parseTaggingHeader(headerGet(r.Header, "X-Amz-Tagging"))
 	if err != nil {
 		return err
 	}
@@ -220,12 +220,12 @@ func parseChecksum(hd http.Header, trailerAlg object.ChecksumAlgorithm) (*object
 		if sum != nil {
 			return nil, "", newError(errInvalidRequest).withMessage("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
 		}
-		if a := hd.Get("X-Amz-Sdk-Checksum-Algorithm"); a != "" && !strings.EqualFold(a, string(trailerAlg)) {
+		if a := headerGet(hd, "X-Amz-Sdk-Checksum-Algorithm"); a != "" && !strings.EqualFold(a, string(trailerAlg)) {
 			return nil, "", newError(errInvalidRequest).withMessage("Value for x-amz-sdk-checksum-algorithm header is invalid.")
 		}
 		return nil, trailerAlg, nil
 	}
-	announced := hd.Get("X-Amz-Sdk-Checksum-Algorithm")
+	announced := headerGet(hd, "X-Amz-Sdk-Checksum-Algorithm")
 	if announced == "" {
 		return sum, "", nil
 	}
@@ -289,7 +289,7 @@ func (h *Handler) readObject(w http.ResponseWriter, r *request, withBody bool) e
 	if r.query.Has("partNumber") {
 		return h.readObjectPart(w, r, withBody) // multipart.go
 	}
-	if withBody && r.Header.Get("Range") == "" {
+	if withBody && headerGet(r.Header, "Range") == "" {
 		// No range to resolve against the size: one look-up opens the
 		// object, and the preconditions are checked on what was opened.
 		rd, err := h.cfg.Objects.GetObject(r.Context(), object.GetInput{Bucket: r.bucket, Key: r.key, Offset: 0, Length: -1})
@@ -314,7 +314,7 @@ func (h *Handler) readObject(w http.ResponseWriter, r *request, withBody bool) e
 		if done, err := checkPreconditions(w, r, obj); done || err != nil {
 			return err
 		}
-		rg, err := parseRange(r.Header.Get("Range"), obj.Size)
+		rg, err := parseRange(headerGet(r.Header, "Range"), obj.Size)
 		if err != nil {
 			return err
 		}
@@ -495,7 +495,7 @@ func writeObjectHeaders(w http.ResponseWriter, r *request, obj object.Object, rg
 		status, length = http.StatusPartialContent, rg.length
 		hd.Set("Content-Range", "bytes "+strconv.FormatInt(rg.offset, 10)+"-"+
 			strconv.FormatInt(rg.offset+rg.length-1, 10)+"/"+strconv.FormatInt(rg.size, 10))
-	} else if obj.Checksum != nil && strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+	} else if obj.Checksum != nil && strings.EqualFold(headerGet(r.Header, "X-Amz-Checksum-Mode"), "ENABLED") {
 		// A checksum covers the whole object, so a range never gets one
 		// (clients would fail to validate it).
 		setChecksumHeaders(hd, obj.Checksum)
@@ -510,19 +510,19 @@ func writeObjectHeaders(w http.ResponseWriter, r *request, obj object.Object, rg
 func checkPreconditions(w http.ResponseWriter, r *request, obj object.Object) (done bool, err error) {
 	etag := quoteETag(obj.ETag)
 	modified := obj.LastModified.Truncate(time.Second)
-	if v := r.Header.Get("If-Match"); v != "" {
+	if v := headerGet(r.Header, "If-Match"); v != "" {
 		if !etagListMatches(v, etag) {
 			return false, newError(errPreconditionFailed, "Condition", "If-Match")
 		}
-	} else if v := r.Header.Get("If-Unmodified-Since"); v != "" {
+	} else if v := headerGet(r.Header, "If-Unmodified-Since"); v != "" {
 		if t, err := http.ParseTime(v); err == nil && modified.After(t) {
 			return false, newError(errPreconditionFailed, "Condition", "If-Unmodified-Since")
 		}
 	}
 	notModified := false
-	if v := r.Header.Get("If-None-Match"); v != "" {
+	if v := headerGet(r.Header, "If-None-Match"); v != "" {
 		notModified = etagListMatches(v, etag)
-	} else if v := r.Header.Get("If-Modified-Since"); v != "" {
+	} else if v := headerGet(r.Header, "If-Modified-Since"); v != "" {
 		if t, err := http.ParseTime(v); err == nil && !modified.After(t) {
 			notModified = true
 		}

@@ -43,7 +43,7 @@ var postMetaFields = []string{
 }
 
 func (h *Handler) postObject(w http.ResponseWriter, r *request) error {
-	form, err := readPostForm(r.Header.Get("Content-Type"), r.Body)
+	form, err := readPostForm(headerGet(r.Header, "Content-Type"), r.Body)
 	if err != nil {
 		return err
 	}

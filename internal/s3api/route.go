@@ -162,7 +162,7 @@ func routeObject(r *request) operation {
 	case http.MethodPut:
 		switch {
 		case sub == "uploadId":
-			if r.Header.Get("X-Amz-Copy-Source") != "" {
+			if headerGet(r.Header, "X-Amz-Copy-Source") != "" {
 				return operation{name: "UploadPartCopy", serve: (*Handler).uploadPartCopy}
 			}
 			return operation{name: "UploadPart", serve: (*Handler).uploadPart, payload: true}
@@ -170,7 +170,7 @@ func routeObject(r *request) operation {
 			return operation{name: "PutObjectTagging", serve: (*Handler).putObjectTagging, payload: true}
 		case sub != "":
 			return notImplemented("Unknown")
-		case r.Header.Get("X-Amz-Copy-Source") != "":
+		case headerGet(r.Header, "X-Amz-Copy-Source") != "":
 			return operation{name: "CopyObject", serve: (*Handler).copyObject}
 		}
 		return operation{name: "PutObject", serve: (*Handler).putObject, payload: true}
