@@ -558,6 +558,16 @@ func headerValue(r *http.Request, name string) string {
 	return joinValues(headerValues(r.Header, name))
 }
 
+// headerGet is h.Get(name) for a name already in canonical form (the
+// literals of this file): Header.Get scans the name to canonicalise it on
+// every call, and every request looks up five.
+func headerGet(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // headerValues is h.Values(name) for a lower-case signed header name.
 // http.Header.Values canonicalises name into a new string on every call;
 // for the names clients sign (letters, digits and '-') the canonical form
@@ -770,7 +780,7 @@ func (v *Verifier) VerifyS3(r *http.Request, hostBucket string) (*Result, error)
 	params := parseQuery(r.URL.RawQuery)
 	_, presigned := getParam(params, "X-Amz-Algorithm")
 	_, v2Query := getParam(params, "Signature")
-	authz := r.Header.Get("Authorization")
+	authz := headerGet(r.Header, "Authorization")
 	if authz != "" {
 		// Built only for an error: the fields slice would be allocated on
 		// every request.
@@ -808,7 +818,7 @@ func (v *Verifier) VerifyS3(r *http.Request, hostBucket string) (*Result, error)
 
 func (v *Verifier) verifyHeader(r *http.Request, rest string, params []queryParam) (*Result, error) {
 	now := v.Clock.Now().UTC()
-	amzDate := r.Header.Get("X-Amz-Date")
+	amzDate := headerGet(r.Header, "X-Amz-Date")
 	var t time.Time
 	if amzDate != "" {
 		var ok bool
@@ -816,7 +826,7 @@ func (v *Verifier) verifyHeader(r *http.Request, rest string, params []queryPara
 			return nil, newErr(KindMissingDate, "AccessDenied", http.StatusForbidden, msgNoDate)
 		}
 	} else {
-		d := r.Header.Get("Date")
+		d := headerGet(r.Header, "Date")
 		pt, err := http.ParseTime(d)
 		if d == "" || err != nil {
 			return nil, newErr(KindMissingDate, "AccessDenied", http.StatusForbidden, msgNoDate)
@@ -824,9 +834,9 @@ func (v *Verifier) verifyHeader(r *http.Request, rest string, params []queryPara
 		t, amzDate = pt.UTC(), pt.UTC().Format(iso8601Basic)
 	}
 	if skewed(t, now, v.maxSkew()) {
-		sent := r.Header.Get("X-Amz-Date")
+		sent := headerGet(r.Header, "X-Amz-Date")
 		if sent == "" {
-			sent = r.Header.Get("Date")
+			sent = headerGet(r.Header, "Date")
 		}
 		return nil, newErr(KindSkewed, "RequestTimeTooSkewed", http.StatusForbidden, msgSkewed,
 			Field{"RequestTime", sent},
@@ -851,7 +861,7 @@ func (v *Verifier) verifyHeader(r *http.Request, rest string, params []queryPara
 	isS3 := sc.Service == "s3"
 	var payload string
 	if isS3 {
-		payload = r.Header.Get("X-Amz-Content-Sha256")
+		payload = headerGet(r.Header, "X-Amz-Content-Sha256")
 		if payload == "" {
 			return nil, newErr(KindMissingContentSHA, "InvalidRequest", http.StatusBadRequest, msgMissingSHA)
 		}
@@ -864,7 +874,7 @@ func (v *Verifier) verifyHeader(r *http.Request, rest string, params []queryPara
 		Service: sc.Service, Region: sc.Region, Date: sc.Date, AmzDate: amzDate, Time: t,
 		SignedHeaders: signed, Signature: a.Signature,
 	}
-	return v.finish(r, res, sc, params, a.SignedHeaders, payload, r.Header.Get("X-Amz-Security-Token"))
+	return v.finish(r, res, sc, params, a.SignedHeaders, payload, headerGet(r.Header, "X-Amz-Security-Token"))
 }
 
 func (v *Verifier) verifyQuery(r *http.Request, params []queryParam) (*Result, error) {
@@ -969,7 +979,7 @@ func (v *Verifier) finish(r *http.Request, res *Result, sc scope, params []query
 			return nil, err
 		}
 		if payload == "" {
-			payload = r.Header.Get("X-Amz-Content-Sha256")
+			payload = headerGet(r.Header, "X-Amz-Content-Sha256")
 		}
 		if payload == "" {
 			payload = sum
@@ -1084,7 +1094,7 @@ func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
 // before authentication; ok is false when there is no SigV4 scope.
 func ParseScope(r *http.Request) (service, region string, ok bool) {
 	var cred string
-	if authz := r.Header.Get("Authorization"); authz != "" {
+	if authz := headerGet(r.Header, "Authorization"); authz != "" {
 		scheme, rest, found := strings.Cut(authz, " ")
 		if !found || !strings.EqualFold(scheme, Algorithm) || len(rest) > maxAuthorizationLen {
 			return "", "", false

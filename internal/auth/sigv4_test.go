@@ -9,6 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -770,6 +773,41 @@ func TestCanonicalQuery(t *testing.T) {
 	} {
 		if got := canonicalQuery(parseQuery(tc.raw), tc.presigned); got != tc.want {
 			t.Errorf("canonicalQuery(%q, %v) = %q, want %q", tc.raw, tc.presigned, got, tc.want)
+		}
+	}
+}
+
+// TestHeaderGetNamesCanonical: headerGet finds only canonical keys, so
+// every name this package passes it must be in canonical form.
+func TestHeaderGetNamesCanonical(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := regexp.MustCompile(`headerGet\([^,()]+, "([^"]+)"\)`)
+	found := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range lookup.FindAllSubmatch(src, -1) {
+			found++
+			if name := string(m[1]); http.CanonicalHeaderKey(name) != name {
+				t.Errorf("%s: headerGet(%q), want the canonical %q", f, name, http.CanonicalHeaderKey(name))
+			}
+		}
+	}
+	if found < 5 {
+		t.Errorf("found %d headerGet calls; the pattern no longer matches the code", found)
+	}
+	h := http.Header{"X-Amz-Date": {"a", "b"}, "Empty": {}}
+	for name, want := range map[string]string{"X-Amz-Date": "a", "Empty": "", "Missing": ""} {
+		if got := headerGet(h, name); got != want || got != h.Get(name) {
+			t.Errorf("headerGet(%q) = %q, want %q (Header.Get %q)", name, got, want, h.Get(name))
 		}
 	}
 }
