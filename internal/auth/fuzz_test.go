@@ -60,3 +60,25 @@ func checkOutcome(t *testing.T, res *Result, err error) {
 		t.Fatalf("error %v (%T) is not a complete *Error", err, err)
 	}
 }
+
+// FuzzParseAmzDate: parseAmzDate accepts exactly what
+// time.Parse(iso8601Basic) accepts, with the same time.
+func FuzzParseAmzDate(f *testing.F) {
+	for _, s := range []string{"20260301T120000Z", "20240229T235959Z", "20230229T000000Z", "20260431T000000Z",
+		"20261301T000000Z", "20260001T000000Z", "20260100T000000Z", "20260101T240000Z", "20260101T236000Z",
+		"20260101T235960Z", "00000101T000000Z", "99991231T235959Z", "2026-301T120000Z", "+0260301T120000Z",
+		"20260301t120000Z", "20260301T120000z", "20260301T1200000", "20260301T12000Z", "20260301T120000ZZ",
+		"20260301T 20000Z", "2026030１T120000Z", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseAmzDate(s)
+		want, err := time.Parse(iso8601Basic, s)
+		if len(s) != len(iso8601Basic) {
+			err = errors.New("wrong length") // parseAmzDate's own first rule
+		}
+		if ok != (err == nil) || ok && !got.Equal(want) || ok && got.Location() != want.Location() {
+			t.Fatalf("parseAmzDate(%q) = %v, %v; time.Parse: %v, %v", s, got, ok, want, err)
+		}
+	})
+}
