@@ -14,7 +14,7 @@ import (
 func (h *Handler) authenticate(w http.ResponseWriter, r *request, op operation) error {
 	// SigV2 signs the bucket even when the Host names it, so the
 	// verifier is told which bucket a virtual-hosted request addresses.
-	res, err := h.cfg.Verifier.VerifyS3(r.Request, h.hostBucket(r.Host))
+	res, err := h.cfg.Verifier.VerifyS3(r.Request, r.hostBucket)
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) && ae.Kind == auth.KindMissingAuth {

@@ -88,7 +88,10 @@ type request struct {
 	*http.Request
 	bucket, key string
 	hasKey      bool // the path names an object (even the key "" is not one)
-	query       url.Values
+	// hostBucket is the bucket a virtual-hosted style Host names, or ""
+	// (path style): found once, since authentication needs it too.
+	hostBucket string
+	query      url.Values
 	// body is the request body, wrapped with the payload verifier when the
 	// client signed a hex x-amz-content-sha256.
 	body      io.Reader
@@ -134,7 +137,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	if hr.URL.RawQuery != "" {
 		req.query = hr.URL.Query()
 	}
-	req.bucket, req.key, req.hasKey = h.address(hr)
+	req.hostBucket = h.hostBucket(hr.Host)
+	req.bucket, req.key, req.hasKey = address(hr, req.hostBucket)
 	op := route(req)
 	defer func() {
 		elapsed := h.cfg.Clock.Now().Sub(start)
@@ -178,15 +182,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *request, op operation) error {
 	return op.serve(h, w, r)
 }
 
-// address finds the bucket and key of a request: from the Host when it is
-// "<bucket>.<base>" for a configured base host (virtual-hosted style),
-// else from the first path segment (path style). The key is the rest of
-// the decoded path, byte for byte.
-func (h *Handler) address(r *http.Request) (bucket, key string, hasKey bool) {
+// address finds the bucket and key of a request: hostBucket (what
+// Handler.hostBucket found in the Host) when the request is
+// virtual-hosted style, else the first path segment (path style). The key
+// is the rest of the decoded path, byte for byte.
+func address(r *http.Request, hostBucket string) (bucket, key string, hasKey bool) {
 	path := r.URL.Path
-	if b := h.hostBucket(r.Host); b != "" {
+	if hostBucket != "" {
 		key = strings.TrimPrefix(path, "/")
-		return b, key, key != ""
+		return hostBucket, key, key != ""
 	}
 	rest := strings.TrimPrefix(path, "/")
 	bucket, key, hasKey = strings.Cut(rest, "/")

@@ -238,7 +238,7 @@ func (h *Handler) objectURL(r *request, key string) string {
 		segs[i] = url.PathEscape(s)
 	}
 	path := strings.Join(segs, "/")
-	if h.hostBucket(r.Host) != "" {
+	if r.hostBucket != "" {
 		return scheme + "://" + r.Host + "/" + path
 	}
 	return scheme + "://" + r.Host + "/" + url.PathEscape(r.bucket) + "/" + path
