@@ -29,7 +29,12 @@ type Limits struct {
 	// this machine (a request at concurrency 1 arrives at an idle server),
 	// which back-to-back samples (f) do not.
 	FsyncIdleP50Ms float64 `json:"fsync_idle_p50_ms"`
-	FsyncDir       string  `json:"fsync_dir"`
+	// FsyncOverwriteP50Ms is f with the record written over blocks that
+	// already hold written, synced bytes, so fdatasync has no new file size
+	// to make durable: what a WAL commit costs on a recycled or pre-zeroed
+	// WAL (Sluice's, pebblestore/walzero.go). Shown, not an aim's term.
+	FsyncOverwriteP50Ms float64 `json:"fsync_overwrite_p50_ms"`
+	FsyncDir            string  `json:"fsync_dir"`
 	// LoopbackP50Ms is L: p50 of a GET with an empty 200 response from a
 	// trivial net/http server in this process.
 	LoopbackP50Ms float64 `json:"loopback_p50_ms"`
@@ -53,11 +58,19 @@ const ceilingConcurrency = 32
 // long as the SQS poll step's gap before its send.
 const fsyncIdlePause = 2 * time.Millisecond
 
-// measureFsync appends a record and fdatasyncs it iterations times in a
+// fsyncWrite says where measureFsync's records land.
+type fsyncWrite int
+
+const (
+	fsyncAppend    fsyncWrite = iota // past the end: the file grows
+	fsyncOverwrite                   // over bytes written and synced first
+)
+
+// measureFsync writes a record and fdatasyncs it iterations times in a
 // fresh file in dir and returns the latencies; with pause > 0 the process
 // sleeps that long before each sample. The first few samples are dropped:
 // they include the file's first block allocation.
-func measureFsync(dir string, iterations int, pause time.Duration) ([]time.Duration, error) {
+func measureFsync(dir string, iterations int, pause time.Duration, where fsyncWrite) ([]time.Duration, error) {
 	f, err := os.CreateTemp(dir, ".sluice-bench-fsync-*")
 	if err != nil {
 		return nil, fmt.Errorf("f: %w", err)
@@ -66,6 +79,11 @@ func measureFsync(dir string, iterations int, pause time.Duration) ([]time.Durat
 	defer f.Close()
 	rec := bytes.Repeat([]byte{'r'}, fsyncRecordBytes)
 	const warmup = 3
+	if where == fsyncOverwrite {
+		if err := writeZeros(f, int64(iterations+warmup)*fsyncRecordBytes); err != nil {
+			return nil, fmt.Errorf("f: %w", err)
+		}
+	}
 	lat := make([]time.Duration, 0, iterations)
 	for i := 0; i < iterations+warmup; i++ {
 		if pause > 0 {
@@ -83,6 +101,26 @@ func measureFsync(dir string, iterations int, pause time.Duration) ([]time.Durat
 		}
 	}
 	return lat, nil
+}
+
+// writeZeros writes n zero bytes from the start of f, syncs them and
+// rewinds, so the records that follow land on written blocks.
+func writeZeros(f *os.File, n int64) error {
+	if _, err := io.CopyN(f, zeroReader{}, n); err != nil {
+		return err
+	}
+	if err := fdatasync(f); err != nil {
+		return err
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return err
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // fdatasync is what a WAL commit calls on Linux: it flushes the data and
@@ -189,16 +227,20 @@ func measureCeiling(ctx context.Context, client *http.Client, url string, d time
 // server using a transport built like the S3 client's.
 func measureLimits(ctx context.Context, fsyncDir string, fsyncIterations, roundTrips int, ceilingFor time.Duration) (Limits, error) {
 	l := Limits{FsyncDir: fsyncDir}
-	lat, err := measureFsync(fsyncDir, fsyncIterations, 0)
+	lat, err := measureFsync(fsyncDir, fsyncIterations, 0, fsyncAppend)
 	if err != nil {
 		return l, err
 	}
 	fs := summarize(lat, 0)
 	l.FsyncP50Ms, l.FsyncP99Ms = ms(fs.P50), ms(fs.P99)
-	if lat, err = measureFsync(fsyncDir, max(fsyncIterations/3, 1), fsyncIdlePause); err != nil {
+	if lat, err = measureFsync(fsyncDir, max(fsyncIterations/3, 1), fsyncIdlePause, fsyncAppend); err != nil {
 		return l, err
 	}
 	l.FsyncIdleP50Ms = ms(summarize(lat, 0).P50)
+	if lat, err = measureFsync(fsyncDir, fsyncIterations, 0, fsyncOverwrite); err != nil {
+		return l, err
+	}
+	l.FsyncOverwriteP50Ms = ms(summarize(lat, 0).P50)
 
 	ts, err := startTrivialServer()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,7 +138,7 @@ func TestRunAgainstFakeS3(t *testing.T) {
 		t.Errorf("huge = %+v", rep.Huge)
 	}
 	for _, l := range []Limits{rep.LimitsBefore, rep.LimitsAfter} {
-		if l.FsyncP50Ms <= 0 || l.FsyncIdleP50Ms <= 0 || l.LoopbackP50Ms <= 0 || l.LoopbackIdleP50Ms <= 0 || l.PostCeiling <= 0 {
+		if l.FsyncP50Ms <= 0 || l.FsyncIdleP50Ms <= 0 || l.FsyncOverwriteP50Ms <= 0 || l.LoopbackP50Ms <= 0 || l.LoopbackIdleP50Ms <= 0 || l.PostCeiling <= 0 {
 			t.Errorf("limits not measured: %+v", l)
 		}
 	}
@@ -190,7 +191,7 @@ func TestRunWrongSecretFails(t *testing.T) {
 func TestMeasureFsyncPausesBeforeEachSample(t *testing.T) {
 	const n, pause = 5, 3 * time.Millisecond
 	began := time.Now()
-	lat, err := measureFsync(t.TempDir(), n, pause)
+	lat, err := measureFsync(t.TempDir(), n, pause, fsyncAppend)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,5 +200,40 @@ func TestMeasureFsyncPausesBeforeEachSample(t *testing.T) {
 	}
 	if elapsed := time.Since(began); elapsed < (n+3)*pause {
 		t.Fatalf("took %v, less than the %d pauses of %v", elapsed, n+3, pause)
+	}
+}
+
+// The overwrite variant of f writes its records over zeros written and
+// synced first: the file does not grow while it is measured.
+func TestWriteZerosRewindsOverWrittenBlocks(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const n = 3*64<<10 + 17
+	if err := writeZeros(f, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("record")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() != n {
+		t.Fatalf("size %d after a record over the zeros, want %d", st.Size(), n)
+	}
+	got := make([]byte, 8)
+	if _, err := f.ReadAt(got, 0); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "record\x00\x00" {
+		t.Fatalf("file starts %q, want the record over zeros", got)
+	}
+	lat, err := measureFsync(t.TempDir(), 4, 0, fsyncOverwrite)
+	if err != nil || len(lat) != 4 {
+		t.Fatalf("measureFsync(overwrite) = %d samples, %v", len(lat), err)
 	}
 }
