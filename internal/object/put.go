@@ -63,12 +63,15 @@ func (s *Service) putObject(ctx context.Context, in PutInput) (Object, error) {
 	// a condition that already fails spares reading the body.
 	if !in.Condition.IsZero() || !s.buckets.known(in.Bucket) {
 		epoch := s.buckets.current()
+		// The closure captures copies of the fields it needs, not in: a
+		// captured in is moved to the heap, all of it, on every PUT.
+		bucket, key, cond := in.Bucket, in.Key, in.Condition
 		err := s.store.View(ctx, func(tx storage.ReadTx) error {
-			if _, err := getBucket(tx, in.Bucket); err != nil {
+			if _, err := getBucket(tx, bucket); err != nil {
 				return err
 			}
 			// The commit checks the condition again (condition.go).
-			return in.Condition.Check(tx, in.Bucket, in.Key)
+			return cond.Check(tx, bucket, key)
 		})
 		if err != nil {
 			return Object{}, err
@@ -179,14 +182,17 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 		owner = blobOwner(tableObject, in.Bucket, in.Key, NullVersion)
 	}
 	s.fail(FailpointPutBeforeCommit)
+	// The closure captures copies of the fields it needs, not in (which
+	// would be moved to the heap, all of it, on every PUT).
+	bucket, key, cond, name := in.Bucket, in.Key, in.Condition, in.eventName()
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
-		if _, err := getBucket(tx, in.Bucket); err != nil {
+		if _, err := getBucket(tx, bucket); err != nil {
 			return err
 		}
-		if err := in.Condition.Check(tx, in.Bucket, in.Key); err != nil {
+		if err := cond.Check(tx, bucket, key); err != nil {
 			return err
 		}
-		if err := releaseCurrent(tx, in.Bucket, in.Key, k); err != nil {
+		if err := releaseCurrent(tx, bucket, key, k); err != nil {
 			return err
 		}
 		if err := tx.Set(k, v); err != nil {
@@ -198,7 +204,7 @@ func (s *Service) finishPut(ctx context.Context, in PutInput, body *bodyReader, 
 			}
 		}
 		// The event records commit with the object (DESIGN.md, Events).
-		return s.publish(ctx, tx, event.Change{Name: in.eventName(), Bucket: in.Bucket, Key: in.Key,
+		return s.publish(ctx, tx, event.Change{Name: name, Bucket: bucket, Key: key,
 			Size: rec.Size, ETag: rec.ETag, Time: rec.LastModified})
 	})
 	if err != nil {
