@@ -48,20 +48,20 @@ func (s *Server) withPhaseTimeouts(next http.Handler) http.Handler {
 	bodyIdle, writeIdle := s.cfg.BodyIdleTimeout, s.cfg.WriteIdleTimeout
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		markHandling(r)
-		// One allocation for the controller and both wrappers: every
-		// request needs them, and three small objects cost three mallocs.
-		p := &phase{rc: *http.NewResponseController(w)}
+		// Both wrappers in one allocation: every request with a body needs
+		// both, and each small object costs a malloc.
+		p := &phase{rc: http.NewResponseController(w)}
 		// A deadline left by an earlier response on this keep-alive
 		// connection must not cut this request short (net/http clears the
 		// read deadline itself once the headers are read; it never clears
 		// a write deadline it did not set).
 		_ = p.rc.SetWriteDeadline(time.Time{})
 		if r.Body != nil && r.Body != http.NoBody && bodyIdle > 0 {
-			p.body = idleBody{rc: &p.rc, body: r.Body, idle: bodyIdle}
+			p.body = idleBody{rc: p.rc, body: r.Body, idle: bodyIdle}
 			r.Body = &p.body
 		}
 		if writeIdle > 0 {
-			p.writer = idleWriter{ResponseWriter: w, rc: &p.rc, idle: writeIdle}
+			p.writer = idleWriter{ResponseWriter: w, rc: p.rc, idle: writeIdle}
 			w = &p.writer
 		}
 		next.ServeHTTP(w, r)
@@ -70,7 +70,7 @@ func (s *Server) withPhaseTimeouts(next http.Handler) http.Handler {
 
 // phase holds what withPhaseTimeouts attaches to one request.
 type phase struct {
-	rc     http.ResponseController
+	rc     *http.ResponseController
 	body   idleBody
 	writer idleWriter
 }
