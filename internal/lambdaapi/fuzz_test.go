@@ -1,8 +1,6 @@
 package lambdaapi
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -26,6 +24,7 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/clock"
 	"sluice/internal/function"
+	"sluice/internal/function/functest"
 	"sluice/internal/storage/blobstore"
 	"sluice/internal/storage/pebblestore"
 )
@@ -72,21 +71,13 @@ func newFuzzHandler(f *testing.F) *fuzzHandler {
 		Credentials: aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: rootKey, SecretAccessKey: rootSecret}, nil
 		}))})
-	var zbuf bytes.Buffer
-	zw := zip.NewWriter(&zbuf)
-	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	hdr.SetMode(0o755)
-	if w, err := zw.CreateHeader(hdr); err != nil {
-		f.Fatal(err)
-	} else {
-		w.Write([]byte("#!/bin/sh\n"))
-	}
-	if err := zw.Close(); err != nil {
+	zipped, err := functest.Zip([]byte("#!/bin/sh\n"))
+	if err != nil {
 		f.Fatal(err)
 	}
 	if _, err := client.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
 		FunctionName: aws.String(fuzzFunction), Role: aws.String(roleARN), Runtime: types.RuntimeProvidedal2023,
-		Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zbuf.Bytes()},
+		Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zipped},
 	}); err != nil {
 		f.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package lambdaapi
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -25,6 +24,7 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/clock"
 	"sluice/internal/function"
+	"sluice/internal/function/functest"
 	"sluice/internal/runtimeapi"
 	"sluice/internal/storage/blobstore"
 	"sluice/internal/storage/pebblestore"
@@ -109,19 +109,11 @@ func newEnv(t *testing.T) *env {
 // zipOf builds a zip holding one executable bootstrap.
 func zipOf(t *testing.T, content string) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	hdr.SetMode(0o755)
-	w, err := zw.CreateHeader(hdr)
+	z, err := functest.Zip([]byte(content))
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(w, content)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return z
 }
 
 func (e *env) create(name string) *lambda.CreateFunctionOutput {

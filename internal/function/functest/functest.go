@@ -36,6 +36,12 @@ func BuildZip(pkg string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Zip(exe)
+}
+
+// Zip returns a function package holding exe (an executable or a script)
+// as bootstrap, mode 0755, as provided.al2023 wants it.
+func Zip(exe []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
